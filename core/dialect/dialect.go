@@ -1,0 +1,130 @@
+package dialect
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Kind is a portable column type; each Dialect maps it to its own type.
+type Kind int
+
+// The portable column kinds.
+const (
+	Text    Kind = iota // UTF-8 text
+	Bool                // true/false
+	Number              // 64-bit float
+	Integer             // 64-bit integer
+	JSON                // a JSON document
+)
+
+// Options configure how a database is opened and pooled.
+type Options struct {
+	// MaxOpenConns caps the pool (readers on SQLite; the whole pool on
+	// PostgreSQL). Zero picks a default suited to the dialect.
+	MaxOpenConns int
+	// MaxIdleConns caps idle connections kept in the pool.
+	MaxIdleConns int
+	// ConnMaxLifetime recycles connections older than this; zero keeps them.
+	ConnMaxLifetime time.Duration
+	// StatementTimeout aborts statements running longer than this
+	// (PostgreSQL); zero disables it.
+	StatementTimeout time.Duration
+	// BusyTimeout is how long SQLite waits for a lock before failing.
+	BusyTimeout time.Duration
+	// GORM is the GORM configuration shared by every handle.
+	GORM *gorm.Config
+}
+
+// Handles are the connection pools of one database. On SQLite, Write has a
+// single connection (SQLite allows one writer at a time) and Read several
+// read-only ones; on PostgreSQL both are the same pool.
+type Handles struct {
+	Write *gorm.DB
+	Read  *gorm.DB
+}
+
+// Close closes every pool of h.
+func (h Handles) Close() error {
+	var first error
+	seen := map[*gorm.DB]bool{}
+	for _, db := range []*gorm.DB{h.Write, h.Read} {
+		if db == nil || seen[db] {
+			continue
+		}
+		seen[db] = true
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Dialect is one SQL database engine.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+
+	// Validate checks a database URL of this dialect without connecting.
+	Validate(dsn string) error
+
+	// Open connects to the database at dsn (a URL of the dialect's scheme).
+	Open(dsn string, opts Options) (Handles, error)
+
+	// LogsDSN returns where request logs are kept for the data database at
+	// dsn, or "" when they share the data database.
+	LogsDSN(dsn string) string
+
+	// ColumnType maps a portable kind to a column type with its NOT NULL
+	// constraint and zero-value default.
+	ColumnType(k Kind) string
+
+	// IsUniqueViolation reports whether err is a unique constraint failure.
+	IsUniqueViolation(err error) bool
+}
+
+// FromURL picks the dialect for a database URL: sqlite://, sqlite:, file:
+// or a bare path for SQLite; postgres:// or postgresql:// for PostgreSQL.
+func FromURL(raw string) (Dialect, error) {
+	scheme, _, found := strings.Cut(raw, ":")
+	if !found || len(scheme) == 1 { // a Windows drive letter, or a bare path
+		return SQLite{}, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3", "file":
+		return SQLite{}, nil
+	case "postgres", "postgresql":
+		return Postgres{}, nil
+	}
+	return nil, fmt.Errorf("unsupported database scheme %q (want sqlite:// or postgres://)", scheme)
+}
+
+// QuoteIdent quotes a table or column name. Both dialects accept ANSI double
+// quotes; embedded quotes are doubled.
+func QuoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// withParams returns raw with the query parameters in add set, unless the
+// URL already sets them: what an operator wrote wins over our defaults.
+func withParams(raw string, add url.Values) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	for k, vs := range add {
+		if !q.Has(k) {
+			q[k] = vs
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

@@ -1,0 +1,97 @@
+package dialect
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// Postgres is the dialect for PostgreSQL through pgx.
+type Postgres struct{}
+
+// Name implements Dialect.
+func (Postgres) Name() string { return "postgres" }
+
+// Validate implements Dialect.
+func (Postgres) Validate(dsn string) error {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return err // pgconn redacts the password from its message
+	}
+	if cfg.Database == "" {
+		return errors.New("postgres URL names no database")
+	}
+	return nil
+}
+
+// LogsDSN implements Dialect: request logs live in their own tables of the
+// data database.
+func (Postgres) LogsDSN(string) string { return "" }
+
+// Open implements Dialect.
+func (Postgres) Open(dsn string, opts Options) (Handles, error) {
+	params := url.Values{"application_name": {"hatchgrid"}}
+	if opts.StatementTimeout > 0 {
+		// Sent as a run-time parameter, so every pooled connection has it.
+		params.Set("statement_timeout", fmt.Sprint(opts.StatementTimeout.Milliseconds()))
+	}
+	full, err := withParams(dsn, params)
+	if err != nil {
+		return Handles{}, fmt.Errorf("postgres: invalid URL: %w", redactURLError(err))
+	}
+	db, err := gorm.Open(postgres.Open(full), gormConfig(opts))
+	if err != nil {
+		return Handles{}, fmt.Errorf("postgres: %w", err)
+	}
+	conns := opts.MaxOpenConns
+	if conns <= 0 {
+		conns = max(10, 4*runtime.GOMAXPROCS(0))
+	}
+	idle := opts.MaxIdleConns
+	if idle <= 0 || idle > conns {
+		idle = conns
+	}
+	lifetime := opts.ConnMaxLifetime
+	if lifetime <= 0 {
+		lifetime = 30 * time.Minute
+	}
+	setPool(db, conns, idle, lifetime)
+	return Handles{Write: db, Read: db}, nil
+}
+
+// ColumnType implements Dialect.
+func (Postgres) ColumnType(k Kind) string {
+	switch k {
+	case Bool:
+		return "BOOLEAN DEFAULT FALSE NOT NULL"
+	case Number:
+		return "DOUBLE PRECISION DEFAULT 0 NOT NULL"
+	case Integer:
+		return "BIGINT DEFAULT 0 NOT NULL"
+	case JSON:
+		return "JSONB DEFAULT NULL"
+	default:
+		return "TEXT DEFAULT '' NOT NULL"
+	}
+}
+
+// IsUniqueViolation implements Dialect.
+func (Postgres) IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// redactURLError drops the URL (and so any password in it) from a parse error.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,144 @@
+package dialect
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+)
+
+// SQLite is the default dialect: a cgo SQLite in WAL mode with foreign keys
+// on, one writer connection and a pool of read-only ones.
+type SQLite struct{}
+
+// Name implements Dialect.
+func (SQLite) Name() string { return "sqlite" }
+
+// Path returns the file path of a SQLite URL.
+func (SQLite) Path(dsn string) string {
+	for _, prefix := range []string{"sqlite3://", "sqlite://", "sqlite3:", "sqlite:", "file:"} {
+		if strings.HasPrefix(strings.ToLower(dsn), prefix) {
+			dsn = dsn[len(prefix):]
+			break
+		}
+	}
+	path, _, _ := strings.Cut(dsn, "?")
+	return path
+}
+
+// Validate implements Dialect.
+func (d SQLite) Validate(dsn string) error {
+	if d.Path(dsn) == "" {
+		return errors.New("sqlite URL has no file path")
+	}
+	return nil
+}
+
+// LogsDSN implements Dialect: logs live in auxiliary.db beside the data file,
+// so that heavy log writes never wait for the data writer.
+func (d SQLite) LogsDSN(dsn string) string {
+	return "sqlite://" + filepath.Join(filepath.Dir(d.Path(dsn)), "auxiliary.db")
+}
+
+// Open implements Dialect.
+func (d SQLite) Open(dsn string, opts Options) (Handles, error) {
+	path := d.Path(dsn)
+	if path == "" {
+		return Handles{}, errors.New("sqlite: empty database path")
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 10 * time.Second
+	}
+	params := url.Values{
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"NORMAL"},
+		"_foreign_keys": {"on"},
+		"_busy_timeout": {fmt.Sprint(busy.Milliseconds())},
+		"_cache_size":   {"-16000"},
+	}
+
+	writeParams := cloneValues(params)
+	// IMMEDIATE takes the write lock at BEGIN, so a transaction never fails
+	// half-way when it upgrades from reading to writing.
+	writeParams.Set("_txlock", "immediate")
+	write, err := d.open(path, writeParams, opts)
+	if err != nil {
+		return Handles{}, err
+	}
+	setPool(write, 1, 1, opts.ConnMaxLifetime)
+
+	readParams := cloneValues(params)
+	readParams.Set("_query_only", "1")
+	read, err := d.open(path, readParams, opts)
+	if err != nil {
+		_ = Handles{Write: write}.Close()
+		return Handles{}, err
+	}
+	readers := opts.MaxOpenConns
+	if readers <= 0 {
+		readers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	idle := opts.MaxIdleConns
+	if idle <= 0 || idle > readers {
+		idle = readers
+	}
+	setPool(read, readers, idle, opts.ConnMaxLifetime)
+
+	return Handles{Write: write, Read: read}, nil
+}
+
+func (SQLite) open(path string, params url.Values, opts Options) (*gorm.DB, error) {
+	dsn := "file:" + path + "?" + params.Encode()
+	db, err := gorm.Open(sqlite.Open(dsn), gormConfig(opts))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// The write connection is opened first and creates the file, so WAL mode
+	// is set before any reader connects.
+	if err := db.Exec("SELECT 1").Error; err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// ColumnType implements Dialect.
+func (SQLite) ColumnType(k Kind) string {
+	switch k {
+	case Bool:
+		return "BOOLEAN DEFAULT FALSE NOT NULL"
+	case Number:
+		return "NUMERIC DEFAULT 0 NOT NULL"
+	case Integer:
+		return "INTEGER DEFAULT 0 NOT NULL"
+	case JSON:
+		return "JSON DEFAULT NULL"
+	default:
+		return "TEXT DEFAULT '' NOT NULL"
+	}
+}
+
+// IsUniqueViolation implements Dialect.
+func (SQLite) IsUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique ||
+			se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return false
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
