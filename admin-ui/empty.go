@@ -1,0 +1,7 @@
+package adminui
+
+import "io/fs"
+
+type emptyFS struct{}
+
+func (emptyFS) Open(string) (fs.File, error) { return nil, fs.ErrNotExist }

@@ -1,0 +1,92 @@
+package apis
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/labstack/echo/v4"
+)
+
+// errLoadBody is PocketBase's error for a body that cannot be read.
+func errLoadBody(err error) error {
+	return core.Wrap(err, core.CodeInvalid, "An error occurred while loading the submitted data.")
+}
+
+// bindForm reads a request body into a map of field values: JSON objects,
+// multipart forms and url-encoded forms, as PocketBase accepts them. An
+// empty body is an empty object; any other content type, malformed JSON or
+// JSON that is not an object is a 400.
+func bindForm(c echo.Context) (map[string]any, error) {
+	req := c.Request()
+	out := map[string]any{}
+	if req.ContentLength == 0 {
+		return out, nil
+	}
+	mediaType, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	switch mediaType {
+	case echo.MIMEApplicationJSON:
+		raw, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, readError(err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			return out, nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&out); err != nil || out == nil {
+			return nil, errLoadBody(err)
+		}
+		return out, nil
+	case echo.MIMEApplicationForm, echo.MIMEMultipartForm:
+		if err := req.ParseMultipartForm(32 << 20); err != nil && err != http.ErrNotMultipart {
+			return nil, readError(err)
+		}
+		for k, vs := range req.Form {
+			if len(vs) == 1 {
+				out[k] = vs[0]
+			} else {
+				out[k] = vs
+			}
+		}
+		return out, nil
+	}
+	return nil, core.Errorf(core.CodeInvalid, "Unsupported Content-Type.")
+}
+
+// readError tells a body over the size limit (413) from other read errors.
+func readError(err error) error {
+	var mbe *http.MaxBytesError
+	var he *echo.HTTPError
+	if errors.As(err, &mbe) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) {
+		return core.Wrap(err, core.CodeTooLarge, "")
+	}
+	return errLoadBody(err)
+}
+
+// formString returns a field as a string: strings as they are, numbers and
+// booleans formatted, anything else (arrays, objects) as "", a coercion in
+// line with PocketBase's loose binding.
+func formString(form map[string]any, key string) string {
+	switch v := form[key].(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	case []string:
+		if len(v) > 0 {
+			return v[len(v)-1]
+		}
+	}
+	return ""
+}

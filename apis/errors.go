@@ -1,0 +1,127 @@
+package apis
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/labstack/echo/v4"
+)
+
+// apiError is PocketBase's error body. Field order follows PocketBase's
+// output; SDKs read status, message and data.
+type apiError struct {
+	Data    map[string]any `json:"data"`
+	Message string         `json:"message"`
+	Status  int            `json:"status"`
+}
+
+// statusOf maps each core error code to its HTTP status.
+var statusOf = map[core.ErrorCode]int{
+	core.CodeInvalid:         http.StatusBadRequest,
+	core.CodeUnauthenticated: http.StatusUnauthorized,
+	core.CodeForbidden:       http.StatusForbidden,
+	core.CodeNotFound:        http.StatusNotFound,
+	core.CodeConflict:        http.StatusConflict,
+	core.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	core.CodeRateLimited:     http.StatusTooManyRequests,
+	core.CodeUnavailable:     http.StatusServiceUnavailable,
+	core.CodeInternal:        http.StatusInternalServerError,
+}
+
+// defaultMessages are PocketBase's messages for errors that carry none.
+var defaultMessages = map[int]string{
+	http.StatusBadRequest:            "Something went wrong while processing your request.",
+	http.StatusUnauthorized:          "Missing or invalid authentication.",
+	http.StatusForbidden:             "You are not allowed to perform this request.",
+	http.StatusNotFound:              "The requested resource wasn't found.",
+	http.StatusRequestEntityTooLarge: "Request entity too large.",
+	http.StatusTooManyRequests:       "Too Many Requests.",
+	http.StatusServiceUnavailable:    "The service is temporarily unavailable. Please try again later.",
+	http.StatusInternalServerError:   "Something went wrong while processing your request.",
+}
+
+func messageFor(status int, message string) string {
+	if message != "" {
+		return message
+	}
+	if m, ok := defaultMessages[status]; ok {
+		return m
+	}
+	return http.StatusText(status) + "."
+}
+
+// toAPIError converts any error to its status and body. Unknown errors are
+// 500s whose cause stays out of the body.
+func toAPIError(err error) apiError {
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		status, ok := statusOf[ce.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		data := map[string]any{}
+		for field, fe := range ce.Fields {
+			data[field] = fe
+		}
+		msg := ce.Message
+		if status == http.StatusInternalServerError {
+			msg = ""
+		}
+		return apiError{Status: status, Message: messageFor(status, msg), Data: data}
+	}
+
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status := he.Code
+		// PocketBase has no 405: an unknown method on a known path is a 404.
+		if status == http.StatusMethodNotAllowed {
+			status = http.StatusNotFound
+		}
+		return apiError{Status: status, Message: messageFor(status, ""), Data: map[string]any{}}
+	}
+
+	return apiError{
+		Status:  http.StatusInternalServerError,
+		Message: messageFor(http.StatusInternalServerError, ""),
+		Data:    map[string]any{},
+	}
+}
+
+// errorHandler is echo's HTTPErrorHandler: it writes every error in
+// PocketBase's shape and logs the causes of 5xx ones.
+func errorHandler(app *core.App) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		body := toAPIError(err)
+		if body.Status >= 500 && !errors.Is(err, context.Canceled) {
+			app.Logger().Error("request failed",
+				"error", err.Error(),
+				"method", c.Request().Method,
+				"path", c.Request().URL.Path,
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			)
+		}
+		var writeErr error
+		if c.Request().Method == http.MethodHead {
+			writeErr = c.NoContent(body.Status)
+		} else {
+			writeErr = c.JSON(body.Status, body)
+		}
+		if writeErr != nil {
+			app.Logger().Debug("write error response", "error", writeErr)
+		}
+	}
+}
+
+// errUnauthorized and friends are the auth errors PocketBase's clients know.
+func errUnauthorized() error {
+	return core.Errorf(core.CodeUnauthenticated, "The request requires valid record authorization token.")
+}
+
+func errNotSuperuser() error {
+	return core.Errorf(core.CodeForbidden, "The authorized record is not allowed to perform this action.")
+}

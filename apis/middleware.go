@@ -1,0 +1,195 @@
+package apis
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// activityLogger writes one structured access-log line per request and
+// queues the request log that /api/logs lists. It handles the handler's
+// error itself so that the logged status is the one sent.
+func activityLogger(app *core.App) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			req, res := c.Request(), c.Response()
+			elapsed := time.Since(start)
+
+			level := slog.LevelInfo
+			if err != nil {
+				level = slog.LevelError // PocketBase's level for a failed request
+			}
+			entry := &core.RequestLog{
+				Method:    req.Method,
+				URL:       truncate(unescapedURI(req), 3000),
+				Status:    res.Status,
+				ExecTime:  float64(elapsed.Microseconds()) / 1000,
+				UserIP:    c.RealIP(),
+				RemoteIP:  remoteIP(req),
+				Referer:   truncate(req.Referer(), 2000),
+				UserAgent: truncate(req.UserAgent(), 2000),
+				Level:     level,
+				Time:      start,
+			}
+			if su := authSuperuser(c); su != nil {
+				entry.Auth, entry.AuthID = core.SuperusersCollectionName, su.ID
+			}
+			if err != nil {
+				api := toAPIError(err)
+				entry.Error = api.Message
+				if len(api.Data) > 0 {
+					entry.Details = api.Data
+				}
+			}
+
+			app.Logger().LogAttrs(req.Context(), slog.LevelInfo, "request",
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.Path),
+				slog.Int("status", res.Status),
+				slog.Float64("duration_ms", entry.ExecTime),
+				slog.Int64("bytes_out", res.Size),
+				slog.String("ip", entry.UserIP),
+				slog.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
+			)
+			if !skipRequestLog(c, err) {
+				app.Logs().AddRequest(entry)
+			}
+			return nil
+		}
+	}
+}
+
+// skipRequestLog leaves successful reads of the logs themselves and the
+// dashboard's static files out of the stored logs, as PocketBase does.
+func skipRequestLog(c echo.Context, err error) bool {
+	if err != nil {
+		return false
+	}
+	p := c.Request().URL.Path
+	return strings.HasPrefix(p, "/api/logs") || strings.HasPrefix(p, "/_/")
+}
+
+func unescapedURI(r *http.Request) string {
+	if u, err := url.PathUnescape(r.RequestURI); err == nil {
+		return u
+	}
+	return r.RequestURI
+}
+
+func remoteIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// recoverer turns a panic into a 500 in PocketBase's shape, logging the
+// panic and stack.
+func recoverer(app *core.App) echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		StackSize: 8 << 10,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			app.Logger().Error("panic while handling request",
+				"error", err.Error(),
+				"path", c.Request().URL.Path,
+				"stack", string(stack),
+			)
+			return fmt.Errorf("recovered from panic: %w", err)
+		},
+	})
+}
+
+// bodyLimit refuses request bodies above limit with a 413.
+func bodyLimit(limit core.ByteSize) echo.MiddlewareFunc {
+	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: fmt.Sprintf("%dB", int64(limit)),
+	})
+}
+
+// securityHeaders sets PocketBase's security headers on every response.
+func securityHeaders() echo.MiddlewareFunc {
+	return middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:      "1; mode=block",
+		ContentTypeNosniff: "nosniff",
+		XFrameOptions:      "SAMEORIGIN",
+	})
+}
+
+// cors applies the configured CORS origins with PocketBase's methods.
+func cors(origins []string) echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins: origins,
+		AllowMethods: []string{
+			http.MethodGet, http.MethodHead, http.MethodPut,
+			http.MethodPatch, http.MethodPost, http.MethodDelete,
+		},
+	})
+}
+
+// loadAuth reads the Authorization header ("TOKEN" or "Bearer TOKEN") and,
+// if the token is valid, stores the caller. An invalid token leaves the
+// request a guest's: only routes that need auth answer 401.
+func loadAuth(app *core.App) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token := c.Request().Header.Get(echo.HeaderAuthorization)
+			if len(token) > 7 && strings.EqualFold(token[:7], "Bearer ") {
+				token = token[7:]
+			}
+			if token == "" {
+				return next(c)
+			}
+			su, refreshable, err := app.Superusers().FindByAuthToken(c.Request().Context(), token)
+			switch {
+			case errors.Is(err, core.ErrInvalidToken):
+				return next(c)
+			case err != nil:
+				return err
+			}
+			c.Set(ctxSuperuser, su)
+			c.Set(ctxRefreshable, refreshable)
+			ctx := core.WithActor(c.Request().Context(), core.Actor{
+				CollectionID:   su.CollectionID(),
+				CollectionName: core.SuperusersCollectionName,
+				ID:             su.ID,
+			})
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// requireSuperuser answers 401 to guests and 403 to other callers.
+func requireSuperuser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor := core.ActorFrom(c.Request().Context())
+		if actor.IsGuest() {
+			return errUnauthorized()
+		}
+		if !actor.IsSuperuser() {
+			return errNotSuperuser()
+		}
+		return next(c)
+	}
+}

@@ -1,0 +1,63 @@
+package apis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/hatchgrid/hatchgrid/core"
+)
+
+// ServeOptions tune Serve.
+type ServeOptions struct {
+	// OnListen, if set, is called once the server accepts connections, with
+	// the address it listens on (useful with port 0).
+	OnListen func(addr net.Addr)
+}
+
+// Serve runs the HTTP server of a bootstrapped app until ctx is done, then
+// shuts it down gracefully: it stops accepting connections and lets
+// in-flight requests finish within the configured shutdown timeout. It
+// fires OnServe before listening.
+func Serve(ctx context.Context, app *core.App, opts ServeOptions) error {
+	cfg := app.Config()
+	srv := &http.Server{
+		Addr:              cfg.HTTP,
+		Handler:           NewRouter(app),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    1 << 20,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+
+	event := &core.ServeEvent{App: app, Context: ctx, Server: srv}
+	return app.OnServe().Trigger(event, func(e *core.ServeEvent) error {
+		ln, err := net.Listen("tcp", e.Server.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", e.Server.Addr, err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- e.Server.Serve(ln) }()
+		if opts.OnListen != nil {
+			opts.OnListen(ln.Addr())
+		}
+
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+		}
+		app.Logger().Info("shutting down: waiting for in-flight requests", "timeout", cfg.Server.ShutdownTimeout.String())
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+		defer cancel()
+		err = e.Server.Shutdown(shutdownCtx)
+		if serveErr := <-served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+			return serveErr
+		}
+		return err
+	})
+}

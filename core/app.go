@@ -1,0 +1,255 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core/dialect"
+	"github.com/hatchgrid/hatchgrid/migrations"
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+)
+
+// Version is the Hatchgrid version, set at build time with
+// -ldflags "-X github.com/hatchgrid/hatchgrid/core.Version=v1.2.3".
+var Version = "dev"
+
+// Plugin extends the App. Register binds hooks (and, once they exist, jobs
+// and routes); it runs once, at the start of Bootstrap.
+type Plugin interface {
+	Name() string
+	Register(app *App) error
+}
+
+// App is a Hatchgrid instance: its configuration, databases, services and
+// hooks. Build one with New, then Bootstrap it; Shutdown releases it.
+type App struct {
+	cfg        *Config
+	logger     *slog.Logger
+	clock      func() time.Time
+	plugins    []Plugin
+	migrations []migrations.Migration
+
+	dialect dialect.Dialect
+	data    dialect.Handles
+	logsDB  dialect.Handles // the same pools as data on PostgreSQL
+	redis   *redis.Client   // nil in embedded mode
+
+	settings    settingsStore
+	superusers  *SuperuserService
+	requestLogs *LogService
+
+	hooks
+
+	bootstrapped bool
+	shutdownOnce sync.Once
+}
+
+// Option configures an App in New.
+type Option func(*App)
+
+// WithLogger sets the process logger; the default writes to stderr in the
+// configured format and level.
+func WithLogger(l *slog.Logger) Option { return func(a *App) { a.logger = l } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(a *App) { a.clock = now } }
+
+// WithPlugins adds plugins, registered in the order given.
+func WithPlugins(p ...Plugin) Option { return func(a *App) { a.plugins = append(a.plugins, p...) } }
+
+// WithMigrations appends migrations after the system ones, e.g. an embedding
+// application's own.
+func WithMigrations(m ...migrations.Migration) Option {
+	return func(a *App) { a.migrations = append(a.migrations, m...) }
+}
+
+// New builds an App from cfg. It opens nothing; Bootstrap does.
+func New(cfg *Config, opts ...Option) *App {
+	a := &App{
+		cfg:        cfg,
+		clock:      time.Now,
+		migrations: migrations.All(),
+	}
+	for _, opt := range opts {
+		opt(a)
+	}
+	if a.logger == nil {
+		a.logger = NewLogger(os.Stderr, cfg.Log)
+	}
+	a.superusers = &SuperuserService{app: a}
+	a.requestLogs = newLogService(a)
+	return a
+}
+
+// Config returns the App's configuration. Treat it as read-only.
+func (a *App) Config() *Config { return a.cfg }
+
+// Logger returns the process logger.
+func (a *App) Logger() *slog.Logger { return a.logger }
+
+// IsDev reports whether the App runs in development mode.
+func (a *App) IsDev() bool { return a.cfg.Dev }
+
+// Now returns the App's current time in UTC.
+func (a *App) Now() time.Time { return a.clock().UTC() }
+
+// Dialect returns the data database's dialect.
+func (a *App) Dialect() dialect.Dialect { return a.dialect }
+
+// Redis returns the shared Redis client, or nil in embedded mode.
+func (a *App) Redis() *redis.Client { return a.redis }
+
+// Superusers returns the superuser service.
+func (a *App) Superusers() *SuperuserService { return a.superusers }
+
+// Logs returns the request-log service.
+func (a *App) Logs() *LogService { return a.requestLogs }
+
+// IsBootstrapped reports whether Bootstrap has completed.
+func (a *App) IsBootstrapped() bool { return a.bootstrapped }
+
+// Bootstrap registers plugins, opens the databases, applies pending
+// migrations and loads settings, then fires OnBootstrap's chain around that
+// work. Calling it twice is an error.
+func (a *App) Bootstrap(ctx context.Context) error {
+	if a.bootstrapped {
+		return errors.New("app already bootstrapped")
+	}
+	for _, p := range a.plugins {
+		if err := p.Register(a); err != nil {
+			return fmt.Errorf("plugin %s: %w", p.Name(), err)
+		}
+	}
+	err := a.OnBootstrap().Trigger(&BootstrapEvent{App: a, Context: ctx}, func(e *BootstrapEvent) error {
+		if err := a.open(e.Context); err != nil {
+			return err
+		}
+		if _, err := a.Migrator().Up(e.Context); err != nil {
+			return err
+		}
+		if err := a.settings.load(e.Context, a); err != nil {
+			return err
+		}
+		a.requestLogs.start()
+		a.bootstrapped = true
+		return nil
+	})
+	if err != nil {
+		a.closeDBs()
+		return err
+	}
+	return nil
+}
+
+// OpenForMigrations opens the databases without applying migrations, for
+// `hatchgrid migrate`.
+func (a *App) OpenForMigrations(ctx context.Context) error {
+	return a.open(ctx)
+}
+
+func (a *App) open(ctx context.Context) error {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	dsn := a.cfg.DatabaseURL()
+	d, err := dialect.FromURL(dsn)
+	if err != nil {
+		return err
+	}
+	a.dialect = d
+
+	opts := dialect.Options{
+		MaxOpenConns:     a.cfg.Database.MaxOpenConns,
+		MaxIdleConns:     a.cfg.Database.MaxIdleConns,
+		ConnMaxLifetime:  a.cfg.Database.ConnMaxLifetime,
+		StatementTimeout: a.cfg.Database.StatementTimeout,
+		BusyTimeout:      a.cfg.Database.BusyTimeout,
+		GORM:             &gorm.Config{Logger: a.gormLogger(), SkipDefaultTransaction: true},
+	}
+	if a.data, err = d.Open(dsn, opts); err != nil {
+		return err
+	}
+	if err := a.ping(ctx, a.data.Write); err != nil {
+		a.closeDBs()
+		return fmt.Errorf("connect to %s database: %w", d.Name(), err)
+	}
+	a.logsDB = a.data
+	if logsDSN := d.LogsDSN(dsn); logsDSN != "" {
+		if a.logsDB, err = d.Open(logsDSN, opts); err != nil {
+			a.closeDBs()
+			return err
+		}
+	}
+
+	if a.cfg.Redis.URL != "" {
+		ropts, err := redis.ParseURL(a.cfg.Redis.URL)
+		if err != nil {
+			a.closeDBs()
+			return err
+		}
+		a.redis = redis.NewClient(ropts)
+	}
+	return nil
+}
+
+func (a *App) ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return sqlDB.PingContext(ctx)
+}
+
+func (a *App) gormLogger() gormlogger.Interface {
+	level := gormlogger.Warn
+	if a.cfg.Dev {
+		level = gormlogger.Info
+	}
+	return gormlogger.NewSlogLogger(a.logger.With("component", "sql"), gormlogger.Config{
+		LogLevel:                  level,
+		SlowThreshold:             time.Second,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      !a.cfg.Dev,
+	})
+}
+
+// Shutdown fires OnTerminate, flushes pending request logs and closes every
+// connection. It is safe to call more than once and on an App whose
+// Bootstrap failed.
+func (a *App) Shutdown(ctx context.Context) error {
+	var err error
+	a.shutdownOnce.Do(func() {
+		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
+			a.requestLogs.stop(e.Context)
+			a.closeDBs()
+			return nil
+		})
+	})
+	return err
+}
+
+func (a *App) closeDBs() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+		a.redis = nil
+	}
+	if a.logsDB.Write != nil && a.logsDB.Write != a.data.Write {
+		_ = a.logsDB.Close()
+	}
+	if a.data.Write != nil {
+		_ = a.data.Close()
+	}
+	a.logsDB, a.data = dialect.Handles{}, dialect.Handles{}
+}
+
+// Plugins returns the plugins the App was built with.
+func (a *App) Plugins() []Plugin { return a.plugins }

@@ -1,0 +1,166 @@
+package coretest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/security"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+)
+
+// DefaultPostgresURL is used when HG_TEST_POSTGRES_URL is unset.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Dialect returns the dialect tests run on: "sqlite" or "postgres".
+func Dialect() string {
+	if strings.EqualFold(os.Getenv("HG_TEST_DB"), "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// RequireDialect skips t unless the suite runs on name.
+func RequireDialect(t testing.TB, name string) {
+	t.Helper()
+	if Dialect() != name {
+		t.Skipf("runs on %s only (HG_TEST_DB=%s)", name, Dialect())
+	}
+}
+
+// Option adjusts the Config or App options of NewApp.
+type Option func(*setup)
+
+type setup struct {
+	cfg     *core.Config
+	options []core.Option
+}
+
+// WithConfig lets a test change the configuration before the App is built.
+func WithConfig(fn func(*core.Config)) Option {
+	return func(s *setup) { fn(s.cfg) }
+}
+
+// WithAppOptions passes options to core.New.
+func WithAppOptions(opts ...core.Option) Option {
+	return func(s *setup) { s.options = append(s.options, opts...) }
+}
+
+// Config returns a test configuration: the embedded defaults (ignoring the
+// environment), a data dir in t.TempDir() and the test database.
+func Config(t testing.TB) *core.Config {
+	t.Helper()
+	cfg, err := core.LoadConfig(core.LoadOptions{Environ: func() []string { return nil }})
+	if err != nil {
+		t.Fatalf("coretest: load config: %v", err)
+	}
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP = "127.0.0.1:0"
+	if Dialect() == "postgres" {
+		cfg.Database.URL = NewPostgresSchema(t)
+	}
+	return cfg
+}
+
+// NewApp returns a bootstrapped App, shut down when the test ends.
+func NewApp(t testing.TB, opts ...Option) *core.App {
+	t.Helper()
+	s := &setup{cfg: Config(t)}
+	for _, opt := range opts {
+		opt(s)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("HG_TEST_VERBOSE") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	app := core.New(s.cfg, append([]core.Option{core.WithLogger(logger)}, s.options...)...)
+	if err := app.Bootstrap(context.Background()); err != nil {
+		t.Fatalf("coretest: bootstrap: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := app.Shutdown(ctx); err != nil {
+			t.Errorf("coretest: shutdown: %v", err)
+		}
+	})
+	return app
+}
+
+// PostgresURL returns the test server's URL.
+func PostgresURL() string {
+	if u := os.Getenv("HG_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return DefaultPostgresURL
+}
+
+var (
+	adminOnce sync.Once
+	adminDB   *gorm.DB
+	adminErr  error
+)
+
+func admin() (*gorm.DB, error) {
+	adminOnce.Do(func() {
+		adminDB, adminErr = gorm.Open(postgres.Open(PostgresURL()), &gorm.Config{Logger: gormlogger.Discard})
+		if adminErr == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			adminErr = adminDB.WithContext(ctx).Exec("SELECT 1").Error
+		}
+	})
+	return adminDB, adminErr
+}
+
+// NewPostgresSchema creates an empty schema for t, dropped when the test
+// ends, and returns a database URL whose search_path points at it.
+func NewPostgresSchema(t testing.TB) string {
+	t.Helper()
+	db, err := admin()
+	if err != nil {
+		msg := fmt.Sprintf("coretest: PostgreSQL at %s is unreachable: %v", redact(PostgresURL()), err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		// One loud line, then skip: a developer without PostgreSQL can still
+		// run the SQLite suite.
+		fmt.Fprintln(os.Stderr, "!!! "+msg+" -- SKIPPING PostgreSQL tests")
+		t.Skip(msg)
+	}
+	schema := "hg_test_" + security.RandomString(12, security.IDAlphabet)
+	if err := db.Exec(`CREATE SCHEMA "` + schema + `"`).Error; err != nil {
+		t.Fatalf("coretest: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`).Error; err != nil {
+			t.Errorf("coretest: drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(PostgresURL())
+	if err != nil {
+		t.Fatalf("coretest: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
