@@ -26,6 +26,7 @@ type Hatchgrid struct {
 	root       *cobra.Command
 	stdout     io.Writer
 	stderr     io.Writer
+	environ    func() []string
 
 	// Global flags.
 	configFile string
@@ -47,6 +48,11 @@ func WithAppOptions(opts ...core.Option) Option {
 // WithOutput redirects the program's human-readable output, for tests.
 func WithOutput(stdout, stderr io.Writer) Option {
 	return func(h *Hatchgrid) { h.stdout, h.stderr = stdout, stderr }
+}
+
+// WithEnviron replaces os.Environ as the source of HG_* variables, for tests.
+func WithEnviron(environ func() []string) Option {
+	return func(h *Hatchgrid) { h.environ = environ }
 }
 
 // New builds the program with its commands.
@@ -124,6 +130,7 @@ func (h *Hatchgrid) loadConfig(cmd *cobra.Command) (*core.Config, error) {
 		File:     h.configFile,
 		Flags:    cmd.Flags(),
 		FlagKeys: map[string]string{"dir": "data_dir", "dev": "dev", "http": "http"},
+		Environ:  h.environ,
 	})
 }
 
