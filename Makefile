@@ -20,7 +20,7 @@ run:
 
 # Everything: static checks, the Go suite on SQLite and on PostgreSQL, the
 # race detector where it matters, and the SDK tests.
-test: vet fmt-check test-sqlite test-postgres test-race
+test: vet fmt-check test-sqlite test-postgres test-race test-sdk
 
 vet:
 	$(GO) vet ./...
