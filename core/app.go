@@ -210,16 +210,13 @@ func (a *App) ping(ctx context.Context, db *gorm.DB) error {
 }
 
 func (a *App) gormLogger() gormlogger.Interface {
+	// Statements are logged with placeholders, never their values, so
+	// secrets in queries stay out of the logs; dev mode adds every statement.
 	level := gormlogger.Warn
 	if a.cfg.Dev {
 		level = gormlogger.Info
 	}
-	return gormlogger.NewSlogLogger(a.logger.With("component", "sql"), gormlogger.Config{
-		LogLevel:                  level,
-		SlowThreshold:             time.Second,
-		IgnoreRecordNotFoundError: true,
-		ParameterizedQueries:      !a.cfg.Dev,
-	})
+	return &sqlLogger{log: a.logger.With("component", "sql"), level: level, slow: time.Second}
 }
 
 // Shutdown fires OnTerminate, flushes pending request logs and closes every
