@@ -152,13 +152,20 @@ func TestLogsRoutes(t *testing.T) {
 				if listed.TotalItems != 3 || listed.PerPage != 10 || listed.Page != 1 || listed.TotalPages != 1 {
 					t.Fatalf("list = %s", rec.Body.String())
 				}
-				failed := listed.Items[0] // newest first: the failed sign-in
-				if failed.Message != "POST /api/collections/_superusers/auth-with-password" || failed.Level != 8 ||
-					failed.Data["status"] != float64(400) || failed.Data["error"] != "Failed to authenticate." {
-					t.Fatalf("newest log = %+v", failed)
+				byMessage := map[string]int{}
+				for i, item := range listed.Items {
+					byMessage[item.Message] = i
 				}
-				if listed.Items[2].Data["status"] != float64(200) || listed.Items[2].Level != 0 {
-					t.Fatalf("oldest log = %+v", listed.Items[2])
+				failed := listed.Items[byMessage["POST /api/collections/_superusers/auth-with-password"]]
+				if failed.Level != 8 || failed.Data["status"] != float64(400) || failed.Data["error"] != "Failed to authenticate." {
+					t.Fatalf("failed sign-in log = %+v", failed)
+				}
+				health := listed.Items[byMessage["GET /api/health"]]
+				if health.Data["status"] != float64(200) || health.Level != 0 || health.Data["auth"] != "" {
+					t.Fatalf("health log = %+v", health)
+				}
+				if len(byMessage) != 3 {
+					t.Fatalf("messages = %v", byMessage)
 				}
 			},
 		},
