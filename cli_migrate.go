@@ -91,20 +91,9 @@ func (h *Hatchgrid) migrateCommand() *cobra.Command {
 // withMigrator opens the databases without migrating them, so that status
 // and down see the state as it is.
 func (h *Hatchgrid) withMigrator(cmd *cobra.Command, fn func(ctx context.Context, m *core.Migrator) error) error {
-	cfg, err := h.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	app := h.newApp(cfg)
-	defer app.Shutdown(context.Background())
-	if err := app.OpenForMigrations(ctx); err != nil {
-		return err
-	}
-	return fn(ctx, app.Migrator())
+	return h.withOpenApp(cmd, (*core.App).OpenForMigrations, func(ctx context.Context, app *core.App) error {
+		return fn(ctx, app.Migrator())
+	})
 }
 
 var migrationName = regexp.MustCompile(`^[a-z0-9_]+$`)

@@ -67,6 +67,12 @@ func (h *Hatchgrid) superuserCommand() *cobra.Command {
 // withApp loads the config, bootstraps an App (migrating it), runs fn and
 // shuts the App down.
 func (h *Hatchgrid) withApp(cmd *cobra.Command, fn func(ctx context.Context, app *core.App) error) error {
+	return h.withOpenApp(cmd, (*core.App).Bootstrap, fn)
+}
+
+// withOpenApp loads the config, builds an App, opens it with open, runs fn
+// and shuts the App down.
+func (h *Hatchgrid) withOpenApp(cmd *cobra.Command, open func(*core.App, context.Context) error, fn func(ctx context.Context, app *core.App) error) error {
 	cfg, err := h.loadConfig(cmd)
 	if err != nil {
 		return err
@@ -77,7 +83,7 @@ func (h *Hatchgrid) withApp(cmd *cobra.Command, fn func(ctx context.Context, app
 	}
 	app := h.newApp(cfg)
 	defer app.Shutdown(context.Background())
-	if err := app.Bootstrap(ctx); err != nil {
+	if err := open(app, ctx); err != nil {
 		return err
 	}
 	return fn(ctx, app)
