@@ -2,7 +2,6 @@ package apis
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/labstack/echo/v4"
@@ -49,32 +48,17 @@ func (h logHandlers) stats(c echo.Context) error {
 	return c.JSON(http.StatusOK, stats)
 }
 
-// listParams reads page, perPage and skipTotal. Non-numeric values are
-// 400s, as in PocketBase.
+// listParams reads the paging parameters of a logs list. Filtering and
+// sorting arrive with the filter language.
 func listParams(c echo.Context) (core.ListParams, error) {
-	var p core.ListParams
-	for name, dst := range map[string]*int{"page": &p.Page, "perPage": &p.PerPage} {
-		raw := c.QueryParam(name)
-		if raw == "" {
-			continue
-		}
-		n, err := strconv.Atoi(raw)
-		if err != nil {
-			return p, core.Wrap(err, core.CodeInvalid, "")
-		}
-		*dst = n
-	}
-	if raw := c.QueryParam("skipTotal"); raw != "" {
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return p, core.Wrap(err, core.CodeInvalid, "")
-		}
-		p.SkipTotal = b
+	p, err := pagingParams(c)
+	if err != nil {
+		return p, err
 	}
 	if c.QueryParam("filter") != "" || c.QueryParam("sort") != "" {
 		return p, errUnsupportedFilter()
 	}
-	return core.NormalizePaging(p), nil
+	return p, nil
 }
 
 // errUnsupportedFilter is returned until the filter language lands; a

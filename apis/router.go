@@ -38,6 +38,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	api := e.Group("/api")
 	registerHealthRoutes(api, app)
 	registerAuthRoutes(api, app)
+	registerCollectionRoutes(api, app)
 	registerLogRoutes(api, app)
 	for _, p := range app.Plugins() {
 		if rp, ok := p.(RouteProvider); ok {

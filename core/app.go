@@ -43,6 +43,7 @@ type App struct {
 
 	settings    settingsStore
 	superusers  *SuperuserService
+	collections *CollectionService
 	requestLogs *LogService
 
 	hooks
@@ -84,6 +85,7 @@ func New(cfg *Config, opts ...Option) *App {
 		a.logger = NewLogger(os.Stderr, cfg.Log)
 	}
 	a.superusers = &SuperuserService{app: a}
+	a.collections = newCollectionService(a)
 	a.requestLogs = newLogService(a)
 	return a
 }
@@ -108,6 +110,9 @@ func (a *App) Redis() *redis.Client { return a.redis }
 
 // Superusers returns the superuser service.
 func (a *App) Superusers() *SuperuserService { return a.superusers }
+
+// Collections returns the collection service.
+func (a *App) Collections() *CollectionService { return a.collections }
 
 // Logs returns the request-log service.
 func (a *App) Logs() *LogService { return a.requestLogs }
@@ -135,6 +140,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		if err := a.settings.load(e.Context, a); err != nil {
+			return err
+		}
+		if err := a.collections.Reload(e.Context); err != nil {
 			return err
 		}
 		a.requestLogs.start()

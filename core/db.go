@@ -47,3 +47,9 @@ func (a *App) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
 }
+
+// withoutTx returns ctx without its transaction, for work that must see
+// only committed state.
+func withoutTx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, txKey{}, nil)
+}

@@ -61,3 +61,18 @@ type RequestLogEvent struct {
 	App *App
 	Log *RequestLog
 }
+
+// CollectionEvent is the event of the collection hooks.
+type CollectionEvent struct {
+	hook.Event
+	App     *App
+	Context context.Context
+	// Collection is the collection being created, updated or deleted.
+	Collection *Collection
+	// Old is the collection before an update; nil otherwise.
+	Old *Collection
+}
+
+// Tags implements hook.Tagger: a collection event is tagged with the
+// collection's id and name.
+func (e *CollectionEvent) Tags() []string { return []string{e.Collection.ID, e.Collection.Name} }

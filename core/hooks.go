@@ -12,6 +12,9 @@ type hooks struct {
 	onSuperuserSave    hook.Hook[*SuperuserSaveEvent]
 	onSuperuserDelete  hook.Hook[*SuperuserDeleteEvent]
 	onRequestLogCreate hook.Hook[*RequestLogEvent]
+	onCollectionCreate hook.Hook[*CollectionEvent]
+	onCollectionUpdate hook.Hook[*CollectionEvent]
+	onCollectionDelete hook.Hook[*CollectionEvent]
 }
 
 // OnBootstrap fires when Bootstrap runs. Code before e.Next() runs before the
@@ -46,3 +49,24 @@ func (a *App) OnSuperuserDelete() *hook.Hook[*SuperuserDeleteEvent] { return &a.
 // storage, outside any transaction. Handlers may change or enrich e.Log;
 // returning without e.Next() drops the entry.
 func (a *App) OnRequestLogCreate() *hook.Hook[*RequestLogEvent] { return &a.onRequestLogCreate }
+
+// OnCollectionCreate fires when a collection is created, inside the
+// transaction, after validation and before its table is created: handlers
+// may adjust e.Collection or veto with an error. Tags: collection id and
+// name.
+func (a *App) OnCollectionCreate(tags ...string) *hook.TaggedHook[*CollectionEvent] {
+	return hook.NewTaggedHook(&a.onCollectionCreate, tags...)
+}
+
+// OnCollectionUpdate fires when a collection changes, inside the
+// transaction, after validation and before the table is altered; e.Old is
+// the definition before the change.
+func (a *App) OnCollectionUpdate(tags ...string) *hook.TaggedHook[*CollectionEvent] {
+	return hook.NewTaggedHook(&a.onCollectionUpdate, tags...)
+}
+
+// OnCollectionDelete fires when a collection is deleted, inside the
+// transaction, before its table is dropped; an error vetoes the delete.
+func (a *App) OnCollectionDelete(tags ...string) *hook.TaggedHook[*CollectionEvent] {
+	return hook.NewTaggedHook(&a.onCollectionDelete, tags...)
+}

@@ -86,6 +86,22 @@ type Dialect interface {
 	// constraint and zero-value default.
 	ColumnType(k Kind) string
 
+	// IndexColumn is an index key on column; nocase makes it
+	// case-insensitive (SQLite's COLLATE NOCASE, LOWER() on PostgreSQL).
+	IndexColumn(column string, nocase bool) string
+
+	// JSONArrayOf is an expression wrapping the text column in a one-element
+	// JSON array ('[]' for an empty string), as text.
+	JSONArrayOf(column string) string
+
+	// JSONArrayLast is an expression for the last element of the JSON
+	// array in the text column, as text ('' for none).
+	JSONArrayLast(column string) string
+
+	// ForUpdate is the clause that locks the rows a SELECT reads until the
+	// transaction ends ("" where the transaction already holds the lock).
+	ForUpdate() string
+
 	// IsUniqueViolation reports whether err is a unique constraint failure.
 	IsUniqueViolation(err error) bool
 }

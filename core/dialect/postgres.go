@@ -81,6 +81,29 @@ func (Postgres) ColumnType(k Kind) string {
 	}
 }
 
+// IndexColumn implements Dialect.
+func (Postgres) IndexColumn(column string, nocase bool) string {
+	if nocase {
+		return "(LOWER(" + QuoteIdent(column) + "))"
+	}
+	return QuoteIdent(column)
+}
+
+// JSONArrayOf implements Dialect.
+func (Postgres) JSONArrayOf(column string) string {
+	c := QuoteIdent(column)
+	return fmt.Sprintf("CASE WHEN %s = '' THEN '[]' ELSE jsonb_build_array(%s)::text END", c, c)
+}
+
+// JSONArrayLast implements Dialect.
+func (Postgres) JSONArrayLast(column string) string {
+	c := QuoteIdent(column)
+	return fmt.Sprintf("CASE WHEN %s LIKE '[%%' THEN COALESCE((%s::jsonb)->>-1, '') ELSE %s END", c, c, c)
+}
+
+// ForUpdate implements Dialect.
+func (Postgres) ForUpdate() string { return " FOR UPDATE" }
+
 // IsUniqueViolation implements Dialect.
 func (Postgres) IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError

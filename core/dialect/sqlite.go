@@ -125,6 +125,30 @@ func (SQLite) ColumnType(k Kind) string {
 	}
 }
 
+// IndexColumn implements Dialect.
+func (SQLite) IndexColumn(column string, nocase bool) string {
+	if nocase {
+		return QuoteIdent(column) + " COLLATE NOCASE"
+	}
+	return QuoteIdent(column)
+}
+
+// JSONArrayOf implements Dialect.
+func (SQLite) JSONArrayOf(column string) string {
+	c := QuoteIdent(column)
+	return fmt.Sprintf("CASE WHEN %s = '' THEN '[]' ELSE json_array(%s) END", c, c)
+}
+
+// JSONArrayLast implements Dialect.
+func (SQLite) JSONArrayLast(column string) string {
+	c := QuoteIdent(column)
+	return fmt.Sprintf("CASE WHEN json_valid(%s) AND json_type(%s) = 'array' THEN COALESCE(json_extract(%s, '$[#-1]'), '') ELSE %s END", c, c, c, c)
+}
+
+// ForUpdate implements Dialect: write transactions are IMMEDIATE and hold
+// the database's write lock already.
+func (SQLite) ForUpdate() string { return "" }
+
 // IsUniqueViolation implements Dialect.
 func (SQLite) IsUniqueViolation(err error) bool {
 	var se sqlite3.Error

@@ -1,0 +1,226 @@
+package apis
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/labstack/echo/v4"
+)
+
+type collectionHandlers struct{ app *core.App }
+
+func registerCollectionRoutes(g *echo.Group, app *core.App) {
+	h := collectionHandlers{app}
+	cols := g.Group("/collections", requireSuperuser)
+	cols.GET("", h.list)
+	cols.POST("", h.create)
+	cols.GET("/meta/scaffolds", h.scaffolds)
+	cols.PUT("/import", h.importCollections)
+	cols.GET("/:collection", h.view)
+	cols.PATCH("/:collection", h.update)
+	cols.DELETE("/:collection", h.delete)
+	cols.DELETE("/:collection/truncate", h.truncate)
+}
+
+func (h collectionHandlers) list(c echo.Context) error {
+	params, err := pagingParams(c)
+	if err != nil {
+		return err
+	}
+	if c.QueryParam("filter") != "" {
+		return errUnsupportedFilter()
+	}
+	all := h.app.Collections().All()
+	if err := sortCollections(all, c.QueryParam("sort")); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page(all, params))
+}
+
+func (h collectionHandlers) view(c echo.Context) error {
+	col, err := h.app.Collections().Find(c.Param("collection"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, col)
+}
+
+func (h collectionHandlers) create(c echo.Context) error {
+	var in core.CollectionInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	col, err := h.app.Collections().Create(c.Request().Context(), &in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, col)
+}
+
+func (h collectionHandlers) update(c echo.Context) error {
+	var in core.CollectionInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	col, err := h.app.Collections().Update(c.Request().Context(), c.Param("collection"), &in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, col)
+}
+
+func (h collectionHandlers) delete(c echo.Context) error {
+	if err := h.app.Collections().Delete(c.Request().Context(), c.Param("collection")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h collectionHandlers) truncate(c echo.Context) error {
+	if err := h.app.Collections().Truncate(c.Request().Context(), c.Param("collection")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h collectionHandlers) importCollections(c echo.Context) error {
+	var in struct {
+		Collections   []*core.CollectionInput `json:"collections"`
+		DeleteMissing bool                    `json:"deleteMissing"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.app.Collections().Import(c.Request().Context(), in.Collections, in.DeleteMissing); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h collectionHandlers) scaffolds(c echo.Context) error {
+	return c.JSON(http.StatusOK, h.app.Collections().Scaffolds())
+}
+
+// bindJSON decodes a JSON object body into dst. An empty body leaves dst
+// as it is; anything that is not a JSON object of the right shape is a 400.
+func bindJSON(c echo.Context, dst any) error {
+	req := c.Request()
+	raw, err := io.ReadAll(req.Body)
+	if err != nil {
+		return readError(err)
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil
+	}
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return core.Errorf(core.CodeInvalid, "Unsupported Content-Type.")
+	}
+	if raw[0] != '{' {
+		return errLoadBody(nil)
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return errLoadBody(err)
+	}
+	return nil
+}
+
+// pagingParams reads page, perPage and skipTotal; non-numeric values are
+// 400s, as in PocketBase.
+func pagingParams(c echo.Context) (core.ListParams, error) {
+	var p core.ListParams
+	for name, dst := range map[string]*int{"page": &p.Page, "perPage": &p.PerPage} {
+		raw := c.QueryParam(name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return p, core.Wrap(err, core.CodeInvalid, "")
+		}
+		*dst = n
+	}
+	if raw := c.QueryParam("skipTotal"); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return p, core.Wrap(err, core.CodeInvalid, "")
+		}
+		p.SkipTotal = b
+	}
+	return core.NormalizePaging(p), nil
+}
+
+// page cuts one page out of items.
+func page[T any](items []T, p core.ListParams) core.ListResult[T] {
+	res := core.ListResult[T]{Page: p.Page, PerPage: p.PerPage, TotalItems: -1, TotalPages: -1, Items: []T{}}
+	if !p.SkipTotal {
+		res.TotalItems = len(items)
+		res.TotalPages = (len(items) + p.PerPage - 1) / p.PerPage
+	}
+	start := (p.Page - 1) * p.PerPage
+	if start < len(items) {
+		res.Items = items[start:min(start+p.PerPage, len(items))]
+	}
+	return res
+}
+
+// sortCollections orders collections by a PocketBase sort string over the
+// keys a collection list can be sorted by.
+func sortCollections(cols []*core.Collection, sort string) error {
+	if strings.TrimSpace(sort) == "" {
+		return nil
+	}
+	keys := strings.Split(sort, ",")
+	for _, k := range keys {
+		name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(k), "-"), "+")
+		if !slices.Contains([]string{"id", "name", "type", "created", "updated", "system"}, name) {
+			return core.Errorf(core.CodeInvalid, "Invalid sort field %q.", name)
+		}
+	}
+	slices.SortStableFunc(cols, func(a, b *core.Collection) int {
+		for _, k := range keys {
+			k = strings.TrimSpace(k)
+			desc := strings.HasPrefix(k, "-")
+			name := strings.TrimPrefix(strings.TrimPrefix(k, "-"), "+")
+			var c int
+			switch name {
+			case "id":
+				c = strings.Compare(a.ID, b.ID)
+			case "name":
+				c = strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+			case "type":
+				c = strings.Compare(a.Type, b.Type)
+			case "created":
+				c = strings.Compare(a.Created, b.Created)
+			case "updated":
+				c = strings.Compare(a.Updated, b.Updated)
+			case "system":
+				c = boolCompare(a.System, b.System)
+			}
+			if desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return nil
+}
+
+func boolCompare(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}

@@ -1,0 +1,61 @@
+package apis_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/hatchgrid/hatchgrid/core/coretest"
+)
+
+func TestCollectionsAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, coretest.NewApp(t))
+	create := `{"name":"posts","fields":[{"name":"title","type":"text","required":true},{"name":"tags","type":"select","values":["a","b"],"maxSelect":2}],"listRule":""}`
+	e.run(t, []scenario{
+		{name: "guest list", path: "/api/collections", wantStatus: 401},
+		{name: "guest create", method: "POST", path: "/api/collections", body: create, wantStatus: 401},
+		{name: "create", method: "POST", path: "/api/collections", body: create, token: "superuser", wantStatus: 200,
+			wantContent: []string{`"name":"posts"`, `"type":"base"`, `"listRule":""`, `"viewRule":null`, `"maxSelect":2`}},
+		{name: "create duplicate", method: "POST", path: "/api/collections", body: create, token: "superuser", wantStatus: 400,
+			wantContent: []string{`"name":{"code":"validation_collection_name_exists"`}},
+		{name: "create malformed", method: "POST", path: "/api/collections", body: `{"name":`, token: "superuser", wantStatus: 400},
+		{name: "create array body", method: "POST", path: "/api/collections", body: `[]`, token: "superuser", wantStatus: 400},
+		{name: "create wrong types", method: "POST", path: "/api/collections", body: `{"name":1}`, token: "superuser", wantStatus: 400},
+		{name: "view by name", path: "/api/collections/posts", token: "superuser", wantStatus: 200, wantContent: []string{`"name":"posts"`}},
+		{name: "view missing", path: "/api/collections/nope", token: "superuser", wantStatus: 404},
+		{name: "list", path: "/api/collections?perPage=1&sort=-name", token: "superuser", wantStatus: 200,
+			wantContent: []string{`"totalItems":2`, `"totalPages":2`, `"perPage":1`, `"name":"posts"`}},
+		{name: "list bad sort", path: "/api/collections?sort=nope", token: "superuser", wantStatus: 400},
+		{name: "update rename field", method: "PATCH", path: "/api/collections/posts", token: "superuser",
+			body: `{"listRule":null,"fields":[{"id":"text724990059","name":"headline","type":"text"}]}`, wantStatus: 200,
+			wantContent: []string{`"name":"headline"`, `"listRule":null`}, notContent: []string{`"name":"tags"`}},
+		{name: "update type change refused", method: "PATCH", path: "/api/collections/posts", token: "superuser",
+			body: `{"fields":[{"id":"text724990059","name":"headline","type":"number"}]}`, wantStatus: 400,
+			wantContent: []string{`validation_field_type_change`}},
+		{name: "superusers rename refused", method: "PATCH", path: "/api/collections/_superusers", token: "superuser",
+			body: `{"name":"admins"}`, wantStatus: 400},
+		{name: "scaffolds", path: "/api/collections/meta/scaffolds", token: "superuser", wantStatus: 200,
+			wantContent: []string{`"auth":{`, `"base":{`, `"view":{`, `"name":"tokenKey"`}},
+		{name: "truncate", method: "DELETE", path: "/api/collections/posts/truncate", token: "superuser", wantStatus: 204},
+		{name: "import", method: "PUT", path: "/api/collections/import", token: "superuser",
+			body: `{"collections":[{"name":"imported","fields":[{"name":"x","type":"bool"}]}]}`, wantStatus: 204},
+		{name: "import invalid", method: "PUT", path: "/api/collections/import", token: "superuser",
+			body: `{"collections":[{"name":"bad name"}]}`, wantStatus: 400, wantContent: []string{`"collections.0.name"`}},
+		{name: "delete", method: "DELETE", path: "/api/collections/posts", token: "superuser", wantStatus: 204},
+		{name: "delete again", method: "DELETE", path: "/api/collections/posts", token: "superuser", wantStatus: 404},
+		{name: "delete system", method: "DELETE", path: "/api/collections/_superusers", token: "superuser", wantStatus: 400},
+		{
+			name: "list after", path: "/api/collections", token: "superuser", wantStatus: 200,
+			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+				var res struct {
+					Items []struct{ Name string } `json:"items"`
+				}
+				json.Unmarshal(rec.Body.Bytes(), &res)
+				if len(res.Items) != 2 || res.Items[0].Name != "_superusers" || res.Items[1].Name != "imported" {
+					t.Fatalf("items = %+v", res.Items)
+				}
+			},
+		},
+	})
+}
