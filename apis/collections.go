@@ -17,15 +17,17 @@ type collectionHandlers struct{ app *core.App }
 
 func registerCollectionRoutes(g *echo.Group, app *core.App) {
 	h := collectionHandlers{app}
-	cols := g.Group("/collections", requireSuperuser)
-	cols.GET("", h.list)
-	cols.POST("", h.create)
-	cols.GET("/meta/scaffolds", h.scaffolds)
-	cols.PUT("/import", h.importCollections)
-	cols.GET("/:collection", h.view)
-	cols.PATCH("/:collection", h.update)
-	cols.DELETE("/:collection", h.delete)
-	cols.DELETE("/:collection/truncate", h.truncate)
+	// Middleware per route rather than per group: echo's group middleware
+	// would also run on unknown paths below the group and turn 404s into 401s.
+	su := requireSuperuser
+	g.GET("/collections", h.list, su)
+	g.POST("/collections", h.create, su)
+	g.GET("/collections/meta/scaffolds", h.scaffolds, su)
+	g.PUT("/collections/import", h.importCollections, su)
+	g.GET("/collections/:collection", h.view, su)
+	g.PATCH("/collections/:collection", h.update, su)
+	g.DELETE("/collections/:collection", h.delete, su)
+	g.DELETE("/collections/:collection/truncate", h.truncate, su)
 }
 
 func (h collectionHandlers) list(c echo.Context) error {

@@ -11,10 +11,9 @@ type logHandlers struct{ app *core.App }
 
 func registerLogRoutes(g *echo.Group, app *core.App) {
 	h := logHandlers{app}
-	logs := g.Group("/logs", requireSuperuser)
-	logs.GET("", h.list)
-	logs.GET("/stats", h.stats)
-	logs.GET("/:id", h.view)
+	g.GET("/logs", h.list, requireSuperuser)
+	g.GET("/logs/stats", h.stats, requireSuperuser)
+	g.GET("/logs/:id", h.view, requireSuperuser)
 }
 
 func (h logHandlers) list(c echo.Context) error {

@@ -11,9 +11,8 @@ type authHandlers struct{ app *core.App }
 
 func registerAuthRoutes(g *echo.Group, app *core.App) {
 	h := authHandlers{app}
-	col := g.Group("/collections/:collection", h.requireAuthCollection)
-	col.POST("/auth-with-password", h.authWithPassword)
-	col.POST("/auth-refresh", h.authRefresh)
+	g.POST("/collections/:collection/auth-with-password", h.authWithPassword, h.requireAuthCollection)
+	g.POST("/collections/:collection/auth-refresh", h.authRefresh, h.requireAuthCollection)
 }
 
 // authResponse is PocketBase's {token, record}.

@@ -39,6 +39,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerHealthRoutes(api, app)
 	registerAuthRoutes(api, app)
 	registerCollectionRoutes(api, app)
+	registerRecordRoutes(api, app)
 	registerLogRoutes(api, app)
 	for _, p := range app.Plugins() {
 		if rp, ok := p.(RouteProvider); ok {

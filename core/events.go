@@ -76,3 +76,21 @@ type CollectionEvent struct {
 // Tags implements hook.Tagger: a collection event is tagged with the
 // collection's id and name.
 func (e *CollectionEvent) Tags() []string { return []string{e.Collection.ID, e.Collection.Name} }
+
+// RecordEvent is the event of the record hooks.
+type RecordEvent struct {
+	hook.Event
+	App     *App
+	Context context.Context
+	Record  *Record
+	// Request describes who asked, for handlers that care; nil for system
+	// operations.
+	Request *RequestInfo
+}
+
+// Tags implements hook.Tagger: a record event is tagged with its
+// collection's id and name.
+func (e *RecordEvent) Tags() []string {
+	c := e.Record.Collection()
+	return []string{c.ID, c.Name}
+}

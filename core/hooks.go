@@ -15,6 +15,13 @@ type hooks struct {
 	onCollectionCreate hook.Hook[*CollectionEvent]
 	onCollectionUpdate hook.Hook[*CollectionEvent]
 	onCollectionDelete hook.Hook[*CollectionEvent]
+
+	onRecordCreate          hook.Hook[*RecordEvent]
+	onRecordUpdate          hook.Hook[*RecordEvent]
+	onRecordDelete          hook.Hook[*RecordEvent]
+	onRecordCreateCommitted hook.Hook[*RecordEvent]
+	onRecordUpdateCommitted hook.Hook[*RecordEvent]
+	onRecordDeleteCommitted hook.Hook[*RecordEvent]
 }
 
 // OnBootstrap fires when Bootstrap runs. Code before e.Next() runs before the
@@ -69,4 +76,43 @@ func (a *App) OnCollectionUpdate(tags ...string) *hook.TaggedHook[*CollectionEve
 // transaction, before its table is dropped; an error vetoes the delete.
 func (a *App) OnCollectionDelete(tags ...string) *hook.TaggedHook[*CollectionEvent] {
 	return hook.NewTaggedHook(&a.onCollectionDelete, tags...)
+}
+
+// OnRecordCreate fires when a record is created, inside the transaction,
+// after validation and before the row is written: handlers may change
+// e.Record or veto with an error (a core.Invalid error gives the client
+// PocketBase's validation response). Code after e.Next() sees the written
+// row, still inside the transaction. Tags: collection id and name.
+func (a *App) OnRecordCreate(tags ...string) *hook.TaggedHook[*RecordEvent] {
+	return hook.NewTaggedHook(&a.onRecordCreate, tags...)
+}
+
+// OnRecordUpdate fires when a record is updated, inside the transaction,
+// after validation and before the row is written; e.Record.Original gives
+// the stored values.
+func (a *App) OnRecordUpdate(tags ...string) *hook.TaggedHook[*RecordEvent] {
+	return hook.NewTaggedHook(&a.onRecordUpdate, tags...)
+}
+
+// OnRecordDelete fires when a record is deleted (cascades included),
+// inside the transaction, before the row is removed; an error vetoes the
+// whole delete.
+func (a *App) OnRecordDelete(tags ...string) *hook.TaggedHook[*RecordEvent] {
+	return hook.NewTaggedHook(&a.onRecordDelete, tags...)
+}
+
+// OnRecordCreateCommitted fires after a record's creation is committed: the
+// place for side effects (mail, webhooks, jobs). Its errors are ignored.
+func (a *App) OnRecordCreateCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
+	return hook.NewTaggedHook(&a.onRecordCreateCommitted, tags...)
+}
+
+// OnRecordUpdateCommitted fires after a record's update is committed.
+func (a *App) OnRecordUpdateCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
+	return hook.NewTaggedHook(&a.onRecordUpdateCommitted, tags...)
+}
+
+// OnRecordDeleteCommitted fires after a record's deletion is committed.
+func (a *App) OnRecordDeleteCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
+	return hook.NewTaggedHook(&a.onRecordDeleteCommitted, tags...)
 }

@@ -102,6 +102,31 @@ type Dialect interface {
 	// transaction ends ("" where the transaction already holds the lock).
 	ForUpdate() string
 
+	// Like is a case-insensitive LIKE with \ as the escape character.
+	Like(expr, pattern string) string
+
+	// CastText converts an expression to text.
+	CastText(expr string) string
+
+	// NullSafeEq compares two expressions treating NULLs as values.
+	NullSafeEq(a, b string, negate bool) string
+
+	// JSONArrayLength is the length of the JSON array in a text column
+	// (0 for anything that is not an array).
+	JSONArrayLength(column string) string
+
+	// JSONEach is a FROM item listing the elements of the JSON array in a
+	// text column as text, aliased alias, and the expression of an element.
+	JSONEach(column, alias string) (from, value string)
+
+	// JSONExtract extracts a key path (keys are \w+, digits index arrays)
+	// from a JSON column; asText reports that the result is always text.
+	JSONExtract(column string, keys []string) (expr string, asText bool)
+
+	// RowID orders a table's rows by insertion: SQLite's rowid, the
+	// physical position on PostgreSQL.
+	RowID(table string) string
+
 	// IsUniqueViolation reports whether err is a unique constraint failure.
 	IsUniqueViolation(err error) bool
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -103,6 +104,44 @@ func (Postgres) JSONArrayLast(column string) string {
 
 // ForUpdate implements Dialect.
 func (Postgres) ForUpdate() string { return " FOR UPDATE" }
+
+// Like implements Dialect.
+func (Postgres) Like(expr, pattern string) string {
+	return expr + " ILIKE " + pattern + ` ESCAPE '\'`
+}
+
+// CastText implements Dialect.
+func (Postgres) CastText(expr string) string { return "(" + expr + ")::text" }
+
+// NullSafeEq implements Dialect.
+func (Postgres) NullSafeEq(a, b string, negate bool) string {
+	if negate {
+		return a + " IS DISTINCT FROM " + b
+	}
+	return a + " IS NOT DISTINCT FROM " + b
+}
+
+func pgArray(column string) string {
+	return fmt.Sprintf("(CASE WHEN %s LIKE '[%%' THEN (%s)::jsonb ELSE '[]'::jsonb END)", column, column)
+}
+
+// JSONArrayLength implements Dialect.
+func (Postgres) JSONArrayLength(column string) string {
+	return "jsonb_array_length(" + pgArray(column) + ")"
+}
+
+// JSONEach implements Dialect.
+func (Postgres) JSONEach(column, alias string) (string, string) {
+	return "jsonb_array_elements_text(" + pgArray(column) + ") AS " + alias + "(value)", alias + ".value"
+}
+
+// JSONExtract implements Dialect.
+func (Postgres) JSONExtract(column string, keys []string) (string, bool) {
+	return fmt.Sprintf("(%s #>> '{%s}')", column, strings.Join(keys, ",")), true
+}
+
+// RowID implements Dialect.
+func (Postgres) RowID(table string) string { return table + ".ctid" }
 
 // IsUniqueViolation implements Dialect.
 func (Postgres) IsUniqueViolation(err error) bool {

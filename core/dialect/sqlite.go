@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,6 +149,53 @@ func (SQLite) JSONArrayLast(column string) string {
 // ForUpdate implements Dialect: write transactions are IMMEDIATE and hold
 // the database's write lock already.
 func (SQLite) ForUpdate() string { return "" }
+
+// Like implements Dialect: SQLite's LIKE ignores ASCII case.
+func (SQLite) Like(expr, pattern string) string {
+	return expr + " LIKE " + pattern + ` ESCAPE '\'`
+}
+
+// CastText implements Dialect.
+func (SQLite) CastText(expr string) string { return "CAST(" + expr + " AS TEXT)" }
+
+// NullSafeEq implements Dialect.
+func (SQLite) NullSafeEq(a, b string, negate bool) string {
+	if negate {
+		return a + " IS NOT " + b
+	}
+	return a + " IS " + b
+}
+
+func sqliteArray(column string) string {
+	return fmt.Sprintf("CASE WHEN json_valid(%s) THEN %s ELSE '[]' END", column, column)
+}
+
+// JSONArrayLength implements Dialect.
+func (SQLite) JSONArrayLength(column string) string {
+	return "json_array_length(" + sqliteArray(column) + ")"
+}
+
+// JSONEach implements Dialect.
+func (SQLite) JSONEach(column, alias string) (string, string) {
+	return "json_each(" + sqliteArray(column) + ") " + alias, alias + ".value"
+}
+
+// JSONExtract implements Dialect.
+func (SQLite) JSONExtract(column string, keys []string) (string, bool) {
+	var path strings.Builder
+	path.WriteString("$")
+	for _, k := range keys {
+		if _, err := strconv.Atoi(k); err == nil {
+			path.WriteString("[" + k + "]")
+		} else {
+			path.WriteString("." + k)
+		}
+	}
+	return fmt.Sprintf("json_extract(%s, '%s')", column, path.String()), false
+}
+
+// RowID implements Dialect.
+func (SQLite) RowID(table string) string { return table + "._rowid_" }
 
 // IsUniqueViolation implements Dialect.
 func (SQLite) IsUniqueViolation(err error) bool {

@@ -1,0 +1,618 @@
+package core
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hatchgrid/hatchgrid/core/filter"
+	"github.com/hatchgrid/hatchgrid/core/security"
+)
+
+// RecordService reads and writes the records of collections, enforcing
+// their API rules for the request that asks.
+type RecordService struct {
+	app *App
+}
+
+// Records returns the record service.
+func (a *App) Records() *RecordService { return &RecordService{app: a} }
+
+// RecordQuery is a list request.
+type RecordQuery struct {
+	Filter string
+	Sort   string
+	ListParams
+}
+
+func errOnlySuperusers() error {
+	return Errorf(CodeForbidden, "Only superusers can perform this action.")
+}
+
+func errNotFound() error {
+	return &Error{Code: CodeNotFound, Message: "The requested resource wasn't found."}
+}
+
+// ruleCondition compiles the rule of action for req. It returns ok=false
+// when the rule denies everyone but superusers; an empty condition means
+// no restriction.
+func (s *RecordService) ruleCondition(c *Collection, action string, req *RequestInfo) (string, []any, error) {
+	if req != nil && req.IsSuperuser {
+		return "", nil, nil
+	}
+	rule := c.Rule(action)
+	if rule == nil {
+		return "", nil, errOnlySuperusers()
+	}
+	if strings.TrimSpace(*rule) == "" {
+		return "", nil, nil
+	}
+	sql, args, err := filter.CompileString(*rule, newRecordResolver(s.app, c, req), s.app.dialect)
+	if err != nil {
+		// A rule that no longer compiles (a field was removed) denies.
+		s.app.logger.Warn("invalid API rule", "collection", c.Name, "action", action, "error", err)
+		return "1 = 0", nil, nil
+	}
+	return sql, args, nil
+}
+
+// selectList is the column list of c's records; JSON columns are read as
+// text so that both drivers return the document unparsed.
+func (s *RecordService) selectList(c *Collection) string {
+	cols := make([]string, len(c.Fields))
+	for i, f := range c.Fields {
+		col := quote(c.Name) + "." + quote(f.Name)
+		if f.Type == FieldJSON {
+			col = s.app.dialect.CastText(col) + " AS " + quote(f.Name)
+		}
+		cols[i] = col
+	}
+	return strings.Join(cols, ", ")
+}
+
+// query runs a SELECT of records and loads them.
+func (s *RecordService) query(ctx context.Context, c *Collection, where string, args []any, tail string, tailArgs ...any) ([]*Record, error) {
+	q := "SELECT " + s.selectList(c) + " FROM " + quote(c.Name)
+	if where != "" {
+		q += " WHERE " + where
+	}
+	q += tail
+	rows, err := s.app.ReadDB(ctx).Raw(q, append(args, tailArgs...)...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return s.scan(c, rows)
+}
+
+func (s *RecordService) scan(c *Collection, rows *sql.Rows) ([]*Record, error) {
+	out := []*Record{}
+	vals := make([]any, len(c.Fields))
+	ptrs := make([]any, len(c.Fields))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		r := &Record{collection: c, data: make(map[string]any, len(c.Fields))}
+		for i, f := range c.Fields {
+			r.data[f.Name] = normalize(f, vals[i])
+		}
+		r.original = make(map[string]any, len(r.data))
+		for k, v := range r.data {
+			r.original[k] = v
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func and(conds ...string) string {
+	var parts []string
+	for _, c := range conds {
+		if c != "" {
+			parts = append(parts, "("+c+")")
+		}
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// List returns one page of c's records that match q.Filter and the list
+// rule: a rule mismatch is an empty page, not an error.
+func (s *RecordService) List(ctx context.Context, c *Collection, q RecordQuery, req *RequestInfo) (*ListResult[*Record], error) {
+	ruleSQL, ruleArgs, err := s.ruleCondition(c, "list", req)
+	if err != nil {
+		return nil, err
+	}
+	var filterSQL string
+	var filterArgs []any
+	if strings.TrimSpace(q.Filter) != "" {
+		filterSQL, filterArgs, err = filter.CompileString(q.Filter, newRecordResolver(s.app, c, req), s.app.dialect)
+		if err != nil {
+			return nil, Wrap(err, CodeInvalid, "Something went wrong while processing your request. Invalid filter.")
+		}
+	}
+	orderBy, err := s.orderBy(c, q.Sort, req)
+	if err != nil {
+		return nil, err
+	}
+	where := and(ruleSQL, filterSQL)
+	args := append(append([]any{}, ruleArgs...), filterArgs...)
+
+	p := NormalizePaging(q.ListParams)
+	result := &ListResult[*Record]{Page: p.Page, PerPage: p.PerPage, TotalItems: -1, TotalPages: -1}
+	if !p.SkipTotal {
+		count := "SELECT COUNT(*) FROM " + quote(c.Name)
+		if where != "" {
+			count += " WHERE " + where
+		}
+		var total int64
+		if err := s.app.ReadDB(ctx).Raw(count, args...).Scan(&total).Error; err != nil {
+			return nil, err
+		}
+		result.TotalItems = int(total)
+		result.TotalPages = int((total + int64(p.PerPage) - 1) / int64(p.PerPage))
+	}
+	result.Items, err = s.query(ctx, c, where, args, orderBy+" LIMIT ? OFFSET ?", p.PerPage, (p.Page-1)*p.PerPage)
+	return result, err
+}
+
+// orderBy builds ORDER BY from a PocketBase sort string: fields (with
+// relation paths), "-" for descending, @random and @rowid.
+func (s *RecordService) orderBy(c *Collection, sort string, req *RequestInfo) (string, error) {
+	if strings.TrimSpace(sort) == "" {
+		return " ORDER BY " + s.app.dialect.RowID(quote(c.Name)), nil
+	}
+	var parts []string
+	resolver := newRecordResolver(s.app, c, req)
+	for _, key := range strings.Split(sort, ",") {
+		key = strings.TrimSpace(key)
+		dir := " ASC"
+		switch {
+		case strings.HasPrefix(key, "-"):
+			dir, key = " DESC", key[1:]
+		case strings.HasPrefix(key, "+"):
+			key = key[1:]
+		}
+		switch key {
+		case "@random":
+			parts = append(parts, "RANDOM()")
+			continue
+		case "@rowid":
+			parts = append(parts, s.app.dialect.RowID(quote(c.Name))+dir)
+			continue
+		}
+		v, err := resolver.Resolve(key)
+		if err != nil || v.Multi != nil || len(v.Args) > 0 || strings.HasPrefix(key, "@") {
+			return "", Errorf(CodeInvalid, "Something went wrong while processing your request. Invalid sort field %q.", key)
+		}
+		parts = append(parts, v.SQL+dir)
+	}
+	return " ORDER BY " + strings.Join(parts, ", "), nil
+}
+
+// Find returns a record by id without any rule: for the system and for
+// code that checks access itself.
+func (s *RecordService) Find(ctx context.Context, c *Collection, id string) (*Record, error) {
+	recs, err := s.query(ctx, c, quote(c.Name)+`."id" = ?`, []any{id}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errNotFound()
+	}
+	return recs[0], nil
+}
+
+// View returns a record that the view rule lets req see; otherwise 404.
+func (s *RecordService) View(ctx context.Context, c *Collection, id string, req *RequestInfo) (*Record, error) {
+	return s.findWithRule(ctx, c, id, "view", req)
+}
+
+func (s *RecordService) findWithRule(ctx context.Context, c *Collection, id, action string, req *RequestInfo) (*Record, error) {
+	ruleSQL, ruleArgs, err := s.ruleCondition(c, action, req)
+	if err != nil {
+		return nil, err
+	}
+	where := and(quote(c.Name)+`."id" = ?`, ruleSQL)
+	recs, err := s.query(ctx, c, where, append([]any{id}, ruleArgs...), "")
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errNotFound()
+	}
+	return recs[0], nil
+}
+
+// Create stores a new record from body (PocketBase's modifiers included),
+// validated, inside a transaction in which the create rule must match the
+// new record; a mismatch is a 400 and nothing is kept.
+func (s *RecordService) Create(ctx context.Context, c *Collection, body map[string]any, req *RequestInfo) (*Record, error) {
+	if c.IsView() {
+		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
+	}
+	if !isSuperuser(req) && c.CreateRule == nil {
+		return nil, errOnlySuperusers()
+	}
+	rec := NewRecord(c)
+	if err := s.apply(rec, body, true); err != nil {
+		return nil, err
+	}
+	if rec.ID() == "" {
+		rec.data["id"] = security.NewID()
+	}
+	if c.IsAuth() && rec.GetString("tokenKey") == "" {
+		rec.data["tokenKey"] = security.RandomString(50, security.SecretAlphabet)
+	}
+	var created *Record
+	err := s.app.InTx(ctx, func(ctx context.Context) error {
+		s.touch(rec, true)
+		if errs := s.validateRecord(ctx, rec); len(errs) > 0 {
+			return Invalid("Failed to create record.", errs)
+		}
+		e := &RecordEvent{App: s.app, Context: ctx, Record: rec, Request: req}
+		return s.app.onRecordCreate.Trigger(e, func(e *RecordEvent) error {
+			if err := s.insert(ctx, e.Record); err != nil {
+				return err
+			}
+			if err := s.checkRule(ctx, c, e.Record.ID(), "create", req); err != nil {
+				return err
+			}
+			created = e.Record
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	created.original = created.data
+	s.app.onRecordCreateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: created, Request: req}, nil)
+	return created, nil
+}
+
+// checkRule re-reads a written record through the action's rule inside the
+// transaction; PocketBase answers a mismatch with a 400 without details.
+func (s *RecordService) checkRule(ctx context.Context, c *Collection, id, action string, req *RequestInfo) error {
+	ruleSQL, ruleArgs, err := s.ruleCondition(c, action, req)
+	if err != nil || ruleSQL == "" {
+		return err
+	}
+	var n int64
+	q := "SELECT COUNT(*) FROM " + quote(c.Name) + " WHERE " + and(quote(c.Name)+`."id" = ?`, ruleSQL)
+	if err := s.app.DB(ctx).Raw(q, append([]any{id}, ruleArgs...)...).Scan(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return Errorf(CodeInvalid, "Failed to %s record.", action)
+	}
+	return nil
+}
+
+// Update changes the record id of c, if the update rule lets req, with
+// body applied and validated.
+func (s *RecordService) Update(ctx context.Context, c *Collection, id string, body map[string]any, req *RequestInfo) (*Record, error) {
+	if c.IsView() {
+		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
+	}
+	var updated *Record
+	err := s.app.InTx(ctx, func(ctx context.Context) error {
+		rec, err := s.findWithRule(ctx, c, id, "update", req)
+		if err != nil {
+			return err
+		}
+		rec = rec.clone()
+		if err := s.apply(rec, body, false); err != nil {
+			return err
+		}
+		s.touch(rec, false)
+		if errs := s.validateRecord(ctx, rec); len(errs) > 0 {
+			return Invalid("Failed to update record.", errs)
+		}
+		e := &RecordEvent{App: s.app, Context: ctx, Record: rec, Request: req}
+		return s.app.onRecordUpdate.Trigger(e, func(e *RecordEvent) error {
+			updated = e.Record
+			return s.update(ctx, e.Record)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	updated.original = updated.data
+	s.app.onRecordUpdateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: updated, Request: req}, nil)
+	return updated, nil
+}
+
+// Delete removes the record id of c if the delete rule lets req, and
+// handles the relations that point at it: cascading deletes, removing the
+// id from optional relations, refusing when a required one would be left
+// empty.
+func (s *RecordService) Delete(ctx context.Context, c *Collection, id string, req *RequestInfo) error {
+	if c.IsView() {
+		return Errorf(CodeInvalid, "Unsupported collection type.")
+	}
+	var deleted *Record
+	err := s.app.InTx(ctx, func(ctx context.Context) error {
+		rec, err := s.findWithRule(ctx, c, id, "delete", req)
+		if err != nil {
+			return err
+		}
+		deleted = rec
+		return s.delete(ctx, rec, req, map[string]bool{})
+	})
+	if err != nil {
+		return err
+	}
+	s.app.onRecordDeleteCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: deleted, Request: req}, nil)
+	return nil
+}
+
+func (s *RecordService) delete(ctx context.Context, rec *Record, req *RequestInfo, seen map[string]bool) error {
+	key := rec.collection.ID + "/" + rec.ID()
+	if seen[key] {
+		return nil
+	}
+	seen[key] = true
+	e := &RecordEvent{App: s.app, Context: ctx, Record: rec, Request: req}
+	return s.app.onRecordDelete.Trigger(e, func(e *RecordEvent) error {
+		if err := s.unlinkReferences(ctx, e.Record, req, seen); err != nil {
+			return err
+		}
+		return s.app.DB(ctx).Exec("DELETE FROM "+quote(e.Record.collection.Name)+` WHERE "id" = ?`, e.Record.ID()).Error
+	})
+}
+
+// unlinkReferences deals with every relation field that points at rec.
+func (s *RecordService) unlinkReferences(ctx context.Context, rec *Record, req *RequestInfo, seen map[string]bool) error {
+	for _, other := range s.app.collections.All() {
+		if other.IsView() {
+			continue
+		}
+		for _, f := range other.Fields {
+			if f.Type != FieldRelation || f.Options.CollectionID != rec.collection.ID {
+				continue
+			}
+			refs, err := s.referencing(ctx, other, f, rec.ID())
+			if err != nil {
+				return err
+			}
+			for _, ref := range refs {
+				if f.Options.CascadeDelete {
+					if err := s.delete(ctx, ref, req, seen); err != nil {
+						return err
+					}
+					continue
+				}
+				ids := slices.DeleteFunc(valuesOf(ref.data[f.Name]), func(v string) bool { return v == rec.ID() })
+				if f.Required && len(ids) == 0 {
+					return Errorf(CodeInvalid, "The record cannot be deleted because it is part of a required reference in record %s of collection %q.", ref.ID(), other.Name)
+				}
+				ref = ref.clone()
+				ref.Set(f.Name, ids)
+				if err := s.update(ctx, ref); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// referencing returns the records of c whose relation f holds id.
+func (s *RecordService) referencing(ctx context.Context, c *Collection, f *Field, id string) ([]*Record, error) {
+	col := quote(c.Name) + "." + quote(f.Name)
+	if !f.IsMultiple() {
+		return s.query(ctx, c, col+" = ?", []any{id}, "")
+	}
+	from, value := s.app.dialect.JSONEach(col, `"__je"`)
+	return s.query(ctx, c, "EXISTS (SELECT 1 FROM "+from+" WHERE "+value+" = ?)", []any{id}, "")
+}
+
+func isSuperuser(req *RequestInfo) bool { return req != nil && req.IsSuperuser }
+
+// touch sets autodate fields.
+func (s *RecordService) touch(rec *Record, isNew bool) {
+	now := FormatTime(s.app.Now())
+	for _, f := range rec.collection.Fields {
+		if f.Type != FieldAutodate {
+			continue
+		}
+		if (isNew && f.Options.OnCreate) || (!isNew && f.Options.OnUpdate) {
+			rec.data[f.Name] = now
+		}
+	}
+}
+
+func (s *RecordService) insert(ctx context.Context, rec *Record) error {
+	cols := make([]string, 0, len(rec.collection.Fields))
+	marks := make([]string, 0, len(cols))
+	args := make([]any, 0, len(cols))
+	for _, f := range rec.collection.Fields {
+		cols = append(cols, quote(f.Name))
+		marks = append(marks, "?")
+		args = append(args, columnValue(f, rec.data[f.Name]))
+	}
+	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", quote(rec.collection.Name), strings.Join(cols, ", "), strings.Join(marks, ", "))
+	err := s.app.DB(ctx).Exec(q, args...).Error
+	return s.uniqueError(rec, err)
+}
+
+func (s *RecordService) update(ctx context.Context, rec *Record) error {
+	var sets []string
+	var args []any
+	for _, f := range rec.collection.Fields {
+		if f.Name == "id" {
+			continue
+		}
+		sets = append(sets, quote(f.Name)+" = ?")
+		args = append(args, columnValue(f, rec.data[f.Name]))
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf(`UPDATE %s SET %s WHERE "id" = ?`, quote(rec.collection.Name), strings.Join(sets, ", "))
+	err := s.app.DB(ctx).Exec(q, append(args, rec.ID())...).Error
+	return s.uniqueError(rec, err)
+}
+
+// uniqueError turns a unique-index violation into PocketBase's field error
+// on the columns of the violated index (or id).
+func (s *RecordService) uniqueError(rec *Record, err error) error {
+	if err == nil || !s.app.dialect.IsUniqueViolation(err) {
+		return err
+	}
+	fields := map[string]FieldError{}
+	notUnique := FieldError{Code: "validation_not_unique", Message: "Value must be unique."}
+	msg := err.Error()
+	for _, sqlIdx := range rec.collection.Indexes {
+		idx, perr := ParseIndex(sqlIdx)
+		if perr != nil || !idx.Unique || !strings.Contains(msg, idx.Name) && !columnsIn(msg, idx) {
+			continue
+		}
+		for _, col := range idx.Columns {
+			fields[col.Name] = notUnique
+		}
+	}
+	if len(fields) == 0 {
+		fields["id"] = notUnique
+	}
+	op := "create"
+	if !rec.IsNew() {
+		op = "update"
+	}
+	return &Error{Code: CodeInvalid, Message: "Failed to " + op + " record.", Fields: fields, Err: err}
+}
+
+func columnsIn(msg string, idx *Index) bool {
+	for _, c := range idx.Columns {
+		if !strings.Contains(msg, "."+c.Name) {
+			return false
+		}
+	}
+	return len(idx.Columns) > 0
+}
+
+// apply copies submitted values onto rec: "field+" appends (or adds to a
+// number), "+field" prepends, "field-" removes (or subtracts). Unknown keys
+// and fields set by the system are ignored.
+func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) error {
+	keys := make([]string, 0, len(body))
+	for k := range body {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // plain keys before their modifiers, deterministically
+	slices.SortStableFunc(keys, func(a, b string) int { return boolCmp(isModifier(a), isModifier(b)) })
+
+	for _, key := range keys {
+		v := body[key]
+		name, mod := key, ""
+		switch {
+		case strings.HasSuffix(key, "+"):
+			name, mod = strings.TrimSuffix(key, "+"), "append"
+		case strings.HasPrefix(key, "+"):
+			name, mod = strings.TrimPrefix(key, "+"), "prepend"
+		case strings.HasSuffix(key, "-"):
+			name, mod = strings.TrimSuffix(key, "-"), "remove"
+		}
+		f := rec.collection.Field(name)
+		if f == nil || f.Type == FieldAutodate || (rec.collection.IsAuth() && f.Name == "tokenKey") {
+			continue
+		}
+		if f.Name == "id" {
+			if !isNew {
+				continue
+			}
+			id := toString(v)
+			if id != "" && (len(id) != 15 || strings.Trim(id, security.IDAlphabet) != "") {
+				return Invalid("Failed to create record.", map[string]FieldError{
+					"id": {Code: "validation_invalid_format", Message: "Invalid value format."},
+				})
+			}
+		}
+		if f.Type == FieldPassword {
+			if rec.collection.IsAuth() && toString(body["passwordConfirm"]) != toString(v) {
+				return Invalid("Failed to save record.", map[string]FieldError{
+					"passwordConfirm": {Code: "validation_values_mismatch", Message: "Values don't match."},
+				})
+			}
+			if err := s.setPassword(rec, f, v); err != nil {
+				return err
+			}
+			continue
+		}
+		switch {
+		case mod == "":
+			rec.data[f.Name] = normalize(f, v)
+		case f.Type == FieldNumber:
+			delta := toFloat(v)
+			if mod == "remove" {
+				delta = -delta
+			}
+			rec.data[f.Name] = toFloat(rec.data[f.Name]) + delta
+		case f.Type == FieldSelect || f.Type == FieldRelation || f.Type == FieldFile:
+			current := valuesOf(rec.data[f.Name])
+			change := toStrings(v)
+			var next []string
+			switch mod {
+			case "append":
+				next = append(append([]string{}, current...), change...)
+			case "prepend":
+				next = append(append([]string{}, change...), current...)
+			case "remove":
+				next = slices.DeleteFunc(append([]string{}, current...), func(x string) bool { return slices.Contains(change, x) })
+			}
+			rec.data[f.Name] = normalize(f, uniqueStrings(next))
+		}
+	}
+	return nil
+}
+
+func isModifier(k string) bool {
+	return strings.HasSuffix(k, "+") || strings.HasPrefix(k, "+") || strings.HasSuffix(k, "-")
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// setPassword hashes a submitted password into a password field; for auth
+// collections it also rotates the token key.
+func (s *RecordService) setPassword(rec *Record, f *Field, v any) error {
+	plain := toString(v)
+	if plain == "" {
+		return nil
+	}
+	min := 0
+	if f.Options.Min != nil {
+		min = int(*f.Options.Min)
+	}
+	if len([]rune(plain)) < min {
+		return Invalid("Failed to save record.", map[string]FieldError{
+			f.Name: {Code: "validation_min_text_constraint", Message: fmt.Sprintf("Must be at least %d character(s).", min)},
+		})
+	}
+	if len(plain) > maxPasswordLen {
+		return Invalid("Failed to save record.", map[string]FieldError{
+			f.Name: {Code: "validation_max_text_constraint", Message: "Must be less than 72 bytes."},
+		})
+	}
+	su := &Superuser{}
+	if err := su.SetPassword(plain); err != nil {
+		return err
+	}
+	rec.data[f.Name] = su.PasswordHash
+	if rec.collection.IsAuth() {
+		rec.data["tokenKey"] = su.TokenKey
+	}
+	return nil
+}
