@@ -124,6 +124,31 @@ func and(conds ...string) string {
 // List returns one page of c's records that match q.Filter and the list
 // rule: a rule mismatch is an empty page, not an error.
 func (s *RecordService) List(ctx context.Context, c *Collection, q RecordQuery, req *RequestInfo) (*ListResult[*Record], error) {
+	lq, err := s.listQuery(c, q, req)
+	if err != nil {
+		return nil, err
+	}
+	p := NormalizePaging(q.ListParams)
+	result := &ListResult[*Record]{Page: p.Page, PerPage: p.PerPage, TotalItems: -1, TotalPages: -1}
+	if !p.SkipTotal {
+		var total int64
+		if err := s.app.ReadDB(ctx).Raw(lq.count, lq.args...).Scan(&total).Error; err != nil {
+			return nil, err
+		}
+		result.TotalItems = int(total)
+		result.TotalPages = int((total + int64(p.PerPage) - 1) / int64(p.PerPage))
+	}
+	result.Items, err = s.query(ctx, c, lq.where, lq.args, lq.orderBy+" LIMIT ? OFFSET ?", p.PerPage, (p.Page-1)*p.PerPage)
+	return result, err
+}
+
+type listQuery struct {
+	where, orderBy, count string
+	args                  []any
+}
+
+// listQuery compiles the list rule, filter and sort of a list request.
+func (s *RecordService) listQuery(c *Collection, q RecordQuery, req *RequestInfo) (*listQuery, error) {
 	ruleSQL, ruleArgs, err := s.ruleCondition(c, "list", req)
 	if err != nil {
 		return nil, err
@@ -140,25 +165,49 @@ func (s *RecordService) List(ctx context.Context, c *Collection, q RecordQuery, 
 	if err != nil {
 		return nil, err
 	}
-	where := and(ruleSQL, filterSQL)
-	args := append(append([]any{}, ruleArgs...), filterArgs...)
-
-	p := NormalizePaging(q.ListParams)
-	result := &ListResult[*Record]{Page: p.Page, PerPage: p.PerPage, TotalItems: -1, TotalPages: -1}
-	if !p.SkipTotal {
-		count := "SELECT COUNT(*) FROM " + quote(c.Name)
-		if where != "" {
-			count += " WHERE " + where
-		}
-		var total int64
-		if err := s.app.ReadDB(ctx).Raw(count, args...).Scan(&total).Error; err != nil {
-			return nil, err
-		}
-		result.TotalItems = int(total)
-		result.TotalPages = int((total + int64(p.PerPage) - 1) / int64(p.PerPage))
+	lq := &listQuery{where: and(ruleSQL, filterSQL), orderBy: orderBy}
+	lq.args = append(append([]any{}, ruleArgs...), filterArgs...)
+	lq.count = "SELECT COUNT(*) FROM " + quote(c.Name)
+	if lq.where != "" {
+		lq.count += " WHERE " + lq.where
 	}
-	result.Items, err = s.query(ctx, c, where, args, orderBy+" LIMIT ? OFFSET ?", p.PerPage, (p.Page-1)*p.PerPage)
-	return result, err
+	return lq, nil
+}
+
+// ExplainList returns the database's plan for the page query of a list
+// request, to check that it uses the indexes it should.
+func (s *RecordService) ExplainList(ctx context.Context, c *Collection, q RecordQuery, req *RequestInfo) (string, error) {
+	lq, err := s.listQuery(c, q, req)
+	if err != nil {
+		return "", err
+	}
+	sql := "SELECT " + s.selectList(c) + " FROM " + quote(c.Name)
+	if lq.where != "" {
+		sql += " WHERE " + lq.where
+	}
+	sql += lq.orderBy + " LIMIT 30"
+	rows, err := s.app.ReadDB(ctx).Raw(s.app.dialect.Explain(sql), lq.args...).Rows()
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plan strings.Builder
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for _, v := range vals {
+			plan.WriteString(toString(v) + " ")
+		}
+		plan.WriteString("\n")
+	}
+	return plan.String(), rows.Err()
 }
 
 // orderBy builds ORDER BY from a PocketBase sort string: fields (with

@@ -127,6 +127,9 @@ type Dialect interface {
 	// physical position on PostgreSQL.
 	RowID(table string) string
 
+	// Explain wraps a query so that it returns the query plan.
+	Explain(query string) string
+
 	// IsUniqueViolation reports whether err is a unique constraint failure.
 	IsUniqueViolation(err error) bool
 }

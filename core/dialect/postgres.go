@@ -143,6 +143,9 @@ func (Postgres) JSONExtract(column string, keys []string) (string, bool) {
 // RowID implements Dialect.
 func (Postgres) RowID(table string) string { return table + ".ctid" }
 
+// Explain implements Dialect.
+func (Postgres) Explain(query string) string { return "EXPLAIN " + query }
+
 // IsUniqueViolation implements Dialect.
 func (Postgres) IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError

@@ -197,6 +197,9 @@ func (SQLite) JSONExtract(column string, keys []string) (string, bool) {
 // RowID implements Dialect.
 func (SQLite) RowID(table string) string { return table + "._rowid_" }
 
+// Explain implements Dialect.
+func (SQLite) Explain(query string) string { return "EXPLAIN QUERY PLAN " + query }
+
 // IsUniqueViolation implements Dialect.
 func (SQLite) IsUniqueViolation(err error) bool {
 	var se sqlite3.Error
