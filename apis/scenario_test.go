@@ -39,7 +39,7 @@ type env struct {
 	su     *core.Superuser
 }
 
-func newEnv(t *testing.T, app *core.App) *env {
+func newEnv(t testing.TB, app *core.App) *env {
 	t.Helper()
 	ctx := context.Background()
 	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
@@ -146,4 +146,11 @@ func keys(m map[string]json.RawMessage) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func mustJSON(t testing.TB, js string, dst any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(js), dst); err != nil {
+		t.Fatal(err)
+	}
 }
