@@ -12,6 +12,9 @@ func quote(name string) string { return dialect.QuoteIdent(name) }
 
 // createTable creates c's table and indexes.
 func (s *CollectionService) createTable(ctx context.Context, c *Collection) error {
+	if c.IsView() {
+		return s.createView(ctx, c)
+	}
 	cols := make([]string, 0, len(c.Fields))
 	for _, f := range c.Fields {
 		cols = append(cols, quote(f.Name)+" "+f.ColumnType(s.app.dialect))
@@ -54,6 +57,12 @@ func (s *CollectionService) dropIndexes(ctx context.Context, c *Collection) erro
 // between. Fields are matched by id, so a renamed field keeps its values.
 func (s *CollectionService) alterTable(ctx context.Context, old, c *Collection) error {
 	db := s.app.DB(ctx)
+	if c.IsView() {
+		if err := db.Exec("DROP VIEW IF EXISTS " + quote(old.Name)).Error; err != nil {
+			return err
+		}
+		return s.createView(ctx, c)
+	}
 	exec := func(sql string) error { return db.Exec(sql).Error }
 
 	if err := s.dropIndexes(ctx, old); err != nil {

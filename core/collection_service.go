@@ -302,10 +302,17 @@ func (s *CollectionService) Delete(ctx context.Context, idOrName string) error {
 			}
 		}
 	}
+	if views := s.viewsUsing(c.Name); len(views) > 0 {
+		return Errorf(CodeInvalid, "Cannot delete collection %q: the view collection %q uses it.", c.Name, views[0].Name)
+	}
 	err = s.app.InTx(ctx, func(ctx context.Context) error {
 		e := &CollectionEvent{App: s.app, Context: ctx, Collection: c}
 		return s.app.onCollectionDelete.Trigger(e, func(e *CollectionEvent) error {
-			if err := s.app.DB(ctx).Exec("DROP TABLE IF EXISTS " + quote(c.Name)).Error; err != nil {
+			drop := "DROP TABLE IF EXISTS "
+			if c.IsView() {
+				drop = "DROP VIEW IF EXISTS "
+			}
+			if err := s.app.DB(ctx).Exec(drop + quote(c.Name)).Error; err != nil {
 				return err
 			}
 			return s.app.DB(ctx).Where(`"id" = ?`, c.ID).Delete(&collectionRow{}).Error

@@ -168,7 +168,8 @@ func TestCollectionValidation(t *testing.T) {
 		{"index on unknown column", `{"name":"x","indexes":["CREATE INDEX idx_x ON x (nope)"]}`, "indexes.0", "validation_invalid_index_column"},
 		{"sneaky index", `{"name":"x","fields":[{"name":"a","type":"text"}],"indexes":["CREATE INDEX i ON x (a) WHERE 1; DROP TABLE posts"]}`, "indexes.0", "validation_invalid_index_expression"},
 		{"bad rule", `{"name":"x","listRule":"title = "}`, "listRule", "validation_invalid_rule"},
-		{"view not yet", `{"name":"x","type":"view","viewQuery":"SELECT 1"}`, "type", "validation_unsupported"},
+		{"view without query", `{"name":"x","type":"view"}`, "viewQuery", "validation_required"},
+		{"view without id", `{"name":"x","type":"view","viewQuery":"SELECT 1 AS one"}`, "viewQuery", "validation_missing_id"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -44,8 +44,6 @@ func (s *CollectionService) validateCollection(c, old *Collection) error {
 
 	if !slices.Contains([]string{CollectionBase, CollectionAuth, CollectionView}, c.Type) {
 		fail("type", "validation_in_invalid", "Must be a valid value.")
-	} else if c.Type == CollectionView {
-		fail("type", "validation_unsupported", "View collections are not supported yet.")
 	}
 	if old != nil {
 		if c.Type != old.Type {
@@ -56,8 +54,13 @@ func (s *CollectionService) validateCollection(c, old *Collection) error {
 		}
 	}
 
-	s.normalizeFields(c, old)
-	s.validateFields(c, old, fail)
+	if c.IsView() {
+		// Fields are inferred from the query when the view is created.
+		validateView(c, fail)
+	} else {
+		s.normalizeFields(c, old)
+		s.validateFields(c, old, fail)
+	}
 	for _, r := range []struct {
 		key  string
 		rule *string

@@ -1,0 +1,118 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hatchgrid/hatchgrid/core/security"
+)
+
+// viewQueryPattern accepts one SELECT (or WITH ... SELECT) statement.
+var viewQueryPattern = regexp.MustCompile(`(?is)^\s*(SELECT|WITH)\s`)
+
+// validateView checks a view collection's query and the parts of its
+// definition that views do not have.
+func validateView(c *Collection, fail func(key, code, msg string)) {
+	q := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(c.ViewQuery), ";"))
+	c.ViewQuery = q
+	switch {
+	case q == "":
+		fail("viewQuery", "validation_required", "Cannot be blank.")
+	case !viewQueryPattern.MatchString(q):
+		fail("viewQuery", "validation_invalid_view_query", "The query must be a single SELECT statement.")
+	case strings.Contains(q, ";"):
+		fail("viewQuery", "validation_invalid_view_query", "The query must be a single statement.")
+	}
+	if len(c.Indexes) > 0 {
+		fail("indexes", "validation_view_indexes", "View collections cannot have indexes.")
+	}
+	for key, rule := range map[string]*string{"createRule": c.CreateRule, "updateRule": c.UpdateRule, "deleteRule": c.DeleteRule} {
+		if rule != nil {
+			fail(key, "validation_view_rule", "View collections are read-only: this rule must be null.")
+		}
+	}
+}
+
+// createView creates c's view and infers its fields from the columns the
+// query returns; the query must return an id column.
+func (s *CollectionService) createView(ctx context.Context, c *Collection) error {
+	db := s.app.DB(ctx)
+	if err := db.Exec(fmt.Sprintf("CREATE VIEW %s AS %s", quote(c.Name), c.ViewQuery)).Error; err != nil {
+		return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
+			"viewQuery": {Code: "validation_invalid_view_query", Message: "Invalid query: " + dbReason(err)},
+		})
+	}
+	// The comment makes the statement text unique: a driver that caches
+	// prepared statements (pgx) must not reuse a plan made for the view's
+	// previous definition.
+	rows, err := db.Raw(fmt.Sprintf("SELECT * FROM %s LIMIT 0 /* %s */", quote(c.Name), security.NewID())).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return err
+	}
+
+	fields := make([]*Field, 0, len(types))
+	seen := map[string]bool{}
+	for _, ct := range types {
+		name := ct.Name()
+		lower := strings.ToLower(name)
+		if seen[lower] || !fieldNamePattern.MatchString(name) {
+			return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
+				"viewQuery": {Code: "validation_invalid_view_column", Message: fmt.Sprintf("Column %q must be a unique name of letters, digits and underscores; alias it with AS.", name)},
+			})
+		}
+		seen[lower] = true
+		f := &Field{Name: name, Type: viewFieldType(ct.DatabaseTypeName())}
+		if prev := c.Field(name); prev != nil && prev.Type == f.Type {
+			f.ID = prev.ID // keep ids stable across query changes
+		}
+		if lower == "id" {
+			f = &Field{Name: name, Type: FieldText, System: true, Required: true, Options: FieldOptions{PrimaryKey: true}}
+		}
+		if f.ID == "" {
+			f.ID = DefaultFieldID(f.Type, f.Name)
+		}
+		fields = append(fields, f)
+	}
+	if !seen["id"] {
+		return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
+			"viewQuery": {Code: "validation_missing_id", Message: "The query must return an id column."},
+		})
+	}
+	c.Fields = fields
+	return nil
+}
+
+// viewFieldType maps a database column type to the field type a view
+// column gets.
+func viewFieldType(dbType string) string {
+	t := strings.ToUpper(dbType)
+	switch {
+	case strings.Contains(t, "BOOL"):
+		return FieldBool
+	case strings.Contains(t, "JSON"):
+		return FieldJSON
+	case strings.Contains(t, "INT") || strings.Contains(t, "REAL") || strings.Contains(t, "FLOA") ||
+		strings.Contains(t, "DOUB") || strings.Contains(t, "NUMERIC") || strings.Contains(t, "DECIMAL"):
+		return FieldNumber
+	}
+	return FieldText
+}
+
+// viewsUsing returns the views whose query names the table.
+func (s *CollectionService) viewsUsing(name string) []*Collection {
+	word := regexp.MustCompile(`(?i)(^|[^\w])["` + "`" + `]?` + regexp.QuoteMeta(name) + `["` + "`" + `]?([^\w]|$)`)
+	var out []*Collection
+	for _, c := range s.All() {
+		if c.IsView() && !strings.EqualFold(c.Name, name) && word.MatchString(c.ViewQuery) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
