@@ -3,6 +3,7 @@ package apis
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -127,8 +128,12 @@ func bindJSON(c echo.Context, dst any) error {
 	if raw[0] != '{' {
 		return errLoadBody(nil)
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(dst); err != nil {
 		return errLoadBody(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errLoadBody(errors.New("data after the JSON object"))
 	}
 	return nil
 }

@@ -238,6 +238,11 @@ func (s *CollectionService) Update(ctx context.Context, idOrName string, in *Col
 			return err
 		}
 		c := old.clone()
+		if in.Type != nil && *in.Type != old.Type {
+			return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
+				"type": {Code: "validation_collection_type_change", Message: "Collection type cannot be changed."},
+			})
+		}
 		in.apply(c)
 		if old.System && !(sameFields(old.Fields, c.Fields) && slices.Equal(old.Indexes, c.Indexes)) {
 			return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{

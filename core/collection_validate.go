@@ -96,7 +96,10 @@ func (s *CollectionService) normalizeFields(c, old *Collection) {
 		}
 		f.Name = strings.TrimSpace(f.Name)
 		if f.ID == "" {
-			if prev := fieldByName(oldFields, f.Name); prev != nil && prev.Type == f.Type {
+			// A field sent by name alone is the existing field of that name,
+			// so that changing its type is refused rather than replacing
+			// the column and its values.
+			if prev := fieldByName(oldFields, f.Name); prev != nil {
 				f.ID = prev.ID
 			} else {
 				f.ID = uniqueFieldID(c.Fields, DefaultFieldID(f.Type, f.Name))
