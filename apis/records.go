@@ -45,10 +45,13 @@ func (h recordHandlers) list(c echo.Context) error {
 		Page: result.Page, PerPage: result.PerPage, TotalItems: result.TotalItems, TotalPages: result.TotalPages,
 		Items: make([]map[string]any, len(result.Items)),
 	}
+	if err := h.expand(c, req, result.Items...); err != nil {
+		return err
+	}
 	for i, r := range result.Items {
 		out.Items[i] = export(r, req)
 	}
-	return c.JSON(http.StatusOK, out)
+	return jsonPicked(c, http.StatusOK, out)
 }
 
 func (h recordHandlers) view(c echo.Context) error {
@@ -61,7 +64,7 @@ func (h recordHandlers) view(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, export(rec, req))
+	return h.respond(c, req, rec)
 }
 
 func (h recordHandlers) create(c echo.Context) error {
@@ -78,7 +81,7 @@ func (h recordHandlers) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, export(rec, req))
+	return h.respond(c, req, rec)
 }
 
 func (h recordHandlers) update(c echo.Context) error {
@@ -95,7 +98,24 @@ func (h recordHandlers) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, export(rec, req))
+	return h.respond(c, req, rec)
+}
+
+// expand loads the relations named by the expand query parameter into recs.
+func (h recordHandlers) expand(c echo.Context, req *core.RequestInfo, recs ...*core.Record) error {
+	paths := core.ParseExpand(c.QueryParam("expand"))
+	if len(paths) == 0 {
+		return nil
+	}
+	return h.app.Records().Expand(c.Request().Context(), recs, paths, req)
+}
+
+// respond writes one record, expanded and picked as the request asks.
+func (h recordHandlers) respond(c echo.Context, req *core.RequestInfo, rec *core.Record) error {
+	if err := h.expand(c, req, rec); err != nil {
+		return err
+	}
+	return jsonPicked(c, http.StatusOK, export(rec, req))
 }
 
 func (h recordHandlers) delete(c echo.Context) error {
@@ -138,6 +158,5 @@ func requestInfo(c echo.Context, body map[string]any) *core.RequestInfo {
 
 // export is a record as the requester may see it.
 func export(r *core.Record, req *core.RequestInfo) map[string]any {
-	owner := req.Auth != nil && req.Auth["id"] == r.ID() && req.Auth["collectionId"] == r.Collection().ID
-	return r.PublicExport(core.ExportOptions{ShowHidden: req.IsSuperuser, ShowEmail: req.IsSuperuser || owner})
+	return r.ExportFor(req)
 }

@@ -12,7 +12,9 @@ type Record struct {
 	data       map[string]any
 	// original holds the stored values of a loaded record; nil for a new one.
 	original map[string]any
-	// Expand holds expanded relations, keyed by field path.
+	// Expand holds expanded relations by key (the relation field's name or
+	// <collection>_via_<field>): a *Record or a []*Record each. Nil means
+	// no expand was asked for; empty exports as "expand": {}.
 	Expand map[string]any
 }
 
@@ -71,9 +73,17 @@ type ExportOptions struct {
 }
 
 // PublicExport returns the record as clients see it: its visible fields
-// plus collectionId, collectionName and, when set, expand. Passwords and
-// token keys never leave.
+// plus collectionId, collectionName and, when set, expand, whose records
+// are exported with the same options. Passwords and token keys never
+// leave.
 func (r *Record) PublicExport(opts ExportOptions) map[string]any {
+	return r.publicExport(func(*Record) ExportOptions { return opts })
+}
+
+// publicExport exports r with the options optsFor gives it, and each
+// expanded record with its own.
+func (r *Record) publicExport(optsFor func(*Record) ExportOptions) map[string]any {
+	opts := optsFor(r)
 	out := make(map[string]any, len(r.data)+3)
 	for _, f := range r.collection.Fields {
 		if f.Type == FieldPassword || (r.collection.IsAuth() && f.Name == "tokenKey") {
@@ -89,8 +99,9 @@ func (r *Record) PublicExport(opts ExportOptions) map[string]any {
 	}
 	out["collectionId"] = r.collection.ID
 	out["collectionName"] = r.collection.Name
-	if len(r.Expand) > 0 {
-		out["expand"] = r.Expand
+	if r.Expand != nil {
+		// Present, even empty, once an expand was asked for, as in PocketBase.
+		out["expand"] = exportExpand(r.Expand, optsFor)
 	}
 	return out
 }
