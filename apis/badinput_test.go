@@ -33,7 +33,7 @@ func TestBadInputNever5xx(t *testing.T) {
 		`{"title":"` + strings.Repeat("x", 6000) + `"}`, `{"title":["a","b"]}`, `{"title":{"a":1}}`,
 		`{"meta":"` + strings.Repeat("y", 200) + `","title":"x"}`, `{"title":"x","tags":["a","b"]}`, `{"title":"x","tags":"zzz"}`,
 		`{"title":"x","id":"short"}`, `{"title":"x","id":"UPPERCASE123456"}`, `{"title":"x","id":"../../etc/passwd"}`,
-		`{"title":null}`, `{"title":""}`,
+		`{"title":null}`, `{"title":""}`, `{"title":"\u0000"}`,
 	} {
 		add("POST", records, body)
 		add("PATCH", records+"/nonexistent0000", body)

@@ -8,20 +8,33 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // These conversions implement PocketBase's loose coercion of submitted
 // values: a number field given "abc" stores 0, a bool given "yes" stores
 // false, and so on. They never fail.
 
+// cleanText drops NUL bytes and replaces invalid UTF-8: PostgreSQL text
+// cannot hold either, and SQLite should not get what PostgreSQL refuses.
+func cleanText(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
 func toString(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return x
+		return cleanText(x)
 	case []byte:
-		return string(x)
+		return cleanText(string(x))
 	case json.Number:
 		return x.String()
 	case float64:
@@ -172,8 +185,43 @@ func toGeoPoint(v any) GeoPoint {
 }
 
 // toJSON returns v as a JSON document: strings that hold JSON are kept as
-// they are, other strings become JSON strings; nil stays nil.
+// they are, other strings become JSON strings; nil stays nil. NUL
+// characters are dropped (PostgreSQL's JSONB refuses them).
 func toJSON(v any) json.RawMessage {
+	raw := rawJSON(v)
+	if !strings.Contains(string(raw), `\u0000`) {
+		return raw
+	}
+	var doc any
+	if json.Unmarshal(raw, &doc) != nil {
+		return raw
+	}
+	b, err := json.Marshal(withoutNUL(doc))
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func withoutNUL(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "\x00", "")
+	case []any:
+		for i := range x {
+			x[i] = withoutNUL(x[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[strings.ReplaceAll(k, "\x00", "")] = withoutNUL(e)
+		}
+		return out
+	}
+	return v
+}
+
+func rawJSON(v any) json.RawMessage {
 	switch x := v.(type) {
 	case nil:
 		return nil

@@ -49,7 +49,11 @@ func Param(v any) Value {
 	case int, int64, float64:
 		return Value{SQL: "?", Args: []any{v}, Type: TypeNumber, NotNull: true}
 	case string:
-		return Value{SQL: "?", Args: []any{v}, Type: TypeText, NotNull: true}
+		// No database text holds NUL or invalid UTF-8 (PostgreSQL refuses
+		// them outright), so no stored value can equal them either.
+		s := strings.ReplaceAll(v.(string), "\x00", "")
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		return Value{SQL: "?", Args: []any{s}, Type: TypeText, NotNull: true}
 	}
 	return Value{SQL: "?", Args: []any{fmt.Sprint(v)}, Type: TypeText, NotNull: true}
 }
