@@ -52,9 +52,30 @@ func messageFor(status int, message string) string {
 	return http.StatusText(status) + "."
 }
 
+// responseError is an error that carries its complete body, for answers
+// whose data nests deeper than core's field errors (a failed batch, nested
+// settings errors). err is the cause, for logs and errors.Is.
+type responseError struct {
+	body apiError
+	err  error
+}
+
+func (e *responseError) Error() string {
+	if e.err != nil {
+		return e.body.Message + ": " + e.err.Error()
+	}
+	return e.body.Message
+}
+
+func (e *responseError) Unwrap() error { return e.err }
+
 // toAPIError converts any error to its status and body. Unknown errors are
 // 500s whose cause stays out of the body.
 func toAPIError(err error) apiError {
+	var re *responseError
+	if errors.As(err, &re) {
+		return re.body
+	}
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		status, ok := statusOf[ce.Code]

@@ -140,7 +140,7 @@ func requestInfo(c echo.Context, body map[string]any) *core.RequestInfo {
 	}
 	info := &core.RequestInfo{
 		Method:  r.Method,
-		Context: "default",
+		Context: requestContext(c),
 		Query:   query,
 		Headers: core.NormalizeHeaders(r.Header),
 		Body:    body,

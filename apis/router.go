@@ -40,6 +40,8 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerAuthRoutes(api, app)
 	registerCollectionRoutes(api, app)
 	registerRecordRoutes(api, app)
+	registerBatchRoutes(api, app)
+	registerSettingsRoutes(api, app)
 	registerLogRoutes(api, app)
 	for _, p := range app.Plugins() {
 		if rp, ok := p.(RouteProvider); ok {

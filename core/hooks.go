@@ -103,16 +103,20 @@ func (a *App) OnRecordDelete(tags ...string) *hook.TaggedHook[*RecordEvent] {
 
 // OnRecordCreateCommitted fires after a record's creation is committed: the
 // place for side effects (mail, webhooks, jobs). Its errors are ignored.
+// When the create joins an outer transaction (a batch), it fires after that
+// transaction commits, and never if it rolls back.
 func (a *App) OnRecordCreateCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
 	return hook.NewTaggedHook(&a.onRecordCreateCommitted, tags...)
 }
 
-// OnRecordUpdateCommitted fires after a record's update is committed.
+// OnRecordUpdateCommitted fires after a record's update is committed (the
+// outermost transaction's commit, as for OnRecordCreateCommitted).
 func (a *App) OnRecordUpdateCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
 	return hook.NewTaggedHook(&a.onRecordUpdateCommitted, tags...)
 }
 
-// OnRecordDeleteCommitted fires after a record's deletion is committed.
+// OnRecordDeleteCommitted fires after a record's deletion is committed (the
+// outermost transaction's commit, as for OnRecordCreateCommitted).
 func (a *App) OnRecordDeleteCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
 	return hook.NewTaggedHook(&a.onRecordDeleteCommitted, tags...)
 }

@@ -320,7 +320,9 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 		return nil, err
 	}
 	created.original = created.data
-	s.app.onRecordCreateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: created, Request: req}, nil)
+	s.app.AfterCommit(ctx, func(ctx context.Context) {
+		s.app.onRecordCreateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: created, Request: req}, nil)
+	})
 	return created, nil
 }
 
@@ -372,7 +374,9 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 		return nil, err
 	}
 	updated.original = updated.data
-	s.app.onRecordUpdateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: updated, Request: req}, nil)
+	s.app.AfterCommit(ctx, func(ctx context.Context) {
+		s.app.onRecordUpdateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: updated, Request: req}, nil)
+	})
 	return updated, nil
 }
 
@@ -396,7 +400,9 @@ func (s *RecordService) Delete(ctx context.Context, c *Collection, id string, re
 	if err != nil {
 		return err
 	}
-	s.app.onRecordDeleteCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: deleted, Request: req}, nil)
+	s.app.AfterCommit(ctx, func(ctx context.Context) {
+		s.app.onRecordDeleteCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: deleted, Request: req}, nil)
+	})
 	return nil
 }
 

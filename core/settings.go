@@ -10,10 +10,18 @@ import (
 )
 
 // Settings are the run-time settings kept in _params under id "settings",
-// in PocketBase's shape. Later features add their sections here.
+// in PocketBase's shape (and its section order). Later features add their
+// sections here. Secrets (SMTP password, S3 secrets) are stored; Redacted
+// blanks them for output, where their omitempty tags drop them.
 type Settings struct {
-	Meta MetaSettings `json:"meta"`
-	Logs LogsSettings `json:"logs"`
+	SMTP         SMTPSettings         `json:"smtp"`
+	Backups      BackupsSettings      `json:"backups"`
+	S3           S3Settings           `json:"s3"`
+	Meta         MetaSettings         `json:"meta"`
+	RateLimits   RateLimitsSettings   `json:"rateLimits"`
+	TrustedProxy TrustedProxySettings `json:"trustedProxy"`
+	Batch        BatchSettings        `json:"batch"`
+	Logs         LogsSettings         `json:"logs"`
 }
 
 // MetaSettings describe the application.
@@ -35,7 +43,84 @@ type LogsSettings struct {
 	LogAuthID bool `json:"logAuthId"`
 }
 
-// DefaultSettings are the settings of a new installation.
+// SMTPSettings configure the mail server; with Enabled false mail goes
+// through the local fallback.
+type SMTPSettings struct {
+	Enabled  bool   `json:"enabled"`
+	Port     int    `json:"port"`
+	Host     string `json:"host"`
+	Username string `json:"username"`
+	// Password is never returned by the API.
+	Password string `json:"password,omitempty"`
+	// AuthMethod is "PLAIN" (the default when empty) or "LOGIN".
+	AuthMethod string `json:"authMethod"`
+	// TLS forces an encrypted connection; otherwise STARTTLS is offered.
+	TLS bool `json:"tls"`
+	// LocalName is the EHLO/HELO name ("localhost" when empty).
+	LocalName string `json:"localName"`
+}
+
+// S3Settings configure an S3-compatible storage, for files or backups.
+type S3Settings struct {
+	Enabled   bool   `json:"enabled"`
+	Bucket    string `json:"bucket"`
+	Region    string `json:"region"`
+	Endpoint  string `json:"endpoint"`
+	AccessKey string `json:"accessKey"`
+	// Secret is never returned by the API.
+	Secret         string `json:"secret,omitempty"`
+	ForcePathStyle bool   `json:"forcePathStyle"`
+}
+
+// BackupsSettings schedule automatic backups.
+type BackupsSettings struct {
+	// Cron is a cron expression for automatic backups; empty disables them.
+	Cron string `json:"cron"`
+	// CronMaxKeep is how many automatic backups to keep.
+	CronMaxKeep int `json:"cronMaxKeep"`
+	// S3 stores backups in S3 instead of the data directory.
+	S3 S3Settings `json:"s3"`
+}
+
+// BatchSettings control POST /api/batch.
+type BatchSettings struct {
+	Enabled bool `json:"enabled"`
+	// MaxRequests is the most requests one batch may hold.
+	MaxRequests int `json:"maxRequests"`
+	// Timeout is how many seconds the batch transaction may take.
+	Timeout int64 `json:"timeout"`
+	// MaxBodySize limits a batch body in bytes; 0 leaves the server's limit.
+	MaxBodySize int64 `json:"maxBodySize"`
+}
+
+// RateLimitsSettings list the request rate limits.
+type RateLimitsSettings struct {
+	Rules   []RateLimitRule `json:"rules"`
+	Enabled bool            `json:"enabled"`
+}
+
+// RateLimitRule limits the requests that match Label to MaxRequests per
+// Duration seconds.
+type RateLimitRule struct {
+	// Label is a tag ("users:create", "*:auth"), a path or a path prefix
+	// ending in "/", optionally preceded by a method ("POST /api/").
+	Label string `json:"label"`
+	// Audience is "" (everyone), "@guest" or "@auth".
+	Audience    string `json:"audience"`
+	Duration    int64  `json:"duration"`
+	MaxRequests int    `json:"maxRequests"`
+}
+
+// TrustedProxySettings name the headers that carry the client IP behind a
+// proxy.
+type TrustedProxySettings struct {
+	Headers []string `json:"headers"`
+	// UseLeftmostIP takes the leftmost IP of the headers instead of the
+	// rightmost.
+	UseLeftmostIP bool `json:"useLeftmostIP"`
+}
+
+// DefaultSettings are the settings of a new installation: PocketBase's.
 func DefaultSettings() Settings {
 	return Settings{
 		Meta: MetaSettings{
@@ -44,8 +129,34 @@ func DefaultSettings() Settings {
 			SenderName:    "Support",
 			SenderAddress: "support@example.com",
 		},
-		Logs: LogsSettings{MaxDays: 5, LogIP: true},
+		Logs:    LogsSettings{MaxDays: 5, LogIP: true},
+		SMTP:    SMTPSettings{Host: "smtp.example.com", Port: 587},
+		Backups: BackupsSettings{CronMaxKeep: 3},
+		Batch:   BatchSettings{MaxRequests: 50, Timeout: 3},
+		RateLimits: RateLimitsSettings{Rules: []RateLimitRule{
+			{Label: "*:auth", MaxRequests: 2, Duration: 3},
+			{Label: "*:create", MaxRequests: 20, Duration: 5},
+			{Label: "/api/batch", MaxRequests: 3, Duration: 1},
+			{Label: "/api/", MaxRequests: 300, Duration: 10},
+		}},
+		TrustedProxy: TrustedProxySettings{Headers: []string{}},
 	}
+}
+
+// clone returns a copy of s that shares no slices with it.
+func (s Settings) clone() Settings {
+	s.RateLimits.Rules = append([]RateLimitRule{}, s.RateLimits.Rules...)
+	s.TrustedProxy.Headers = append([]string{}, s.TrustedProxy.Headers...)
+	return s
+}
+
+// Redacted returns a copy of s without its secrets, for output.
+func (s Settings) Redacted() Settings {
+	s = s.clone()
+	s.SMTP.Password = ""
+	s.S3.Secret = ""
+	s.Backups.S3.Secret = ""
+	return s
 }
 
 const settingsParamID = "settings"
@@ -86,20 +197,27 @@ func (s *settingsStore) load(ctx context.Context, app *App) error {
 	return nil
 }
 
-// Settings returns a copy of the current settings.
+// Settings returns a copy of the current settings, secrets included.
 func (a *App) Settings() Settings {
 	if s := a.settings.current.Load(); s != nil {
-		return *s
+		return s.clone()
 	}
 	return DefaultSettings()
 }
 
-// SaveSettings stores s and makes it current.
+// SaveSettings validates s, stores it and makes it current. Invalid
+// settings are a validation Error whose field keys are dotted paths
+// ("batch.maxRequests", "rateLimits.rules.0.label").
 func (a *App) SaveSettings(ctx context.Context, s Settings) error {
+	s = s.clone()
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	if err := a.saveSettings(ctx, s); err != nil {
 		return err
 	}
-	a.settings.current.Store(&s)
+	// Inside an outer transaction the new settings apply once it commits.
+	a.AfterCommit(ctx, func(context.Context) { a.settings.current.Store(&s) })
 	return nil
 }
 

@@ -1,0 +1,148 @@
+package apis
+
+import (
+	"errors"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/labstack/echo/v4"
+)
+
+type settingsHandlers struct{ app *core.App }
+
+func registerSettingsRoutes(g *echo.Group, app *core.App) {
+	h := settingsHandlers{app}
+	su := requireSuperuser
+	g.GET("/settings", h.list, su)
+	g.PATCH("/settings", h.update, su)
+	g.POST("/settings/test/s3", h.testS3, su)
+	g.POST("/settings/test/email", h.testEmail, su)
+}
+
+// list returns the settings without their secrets.
+func (h settingsHandlers) list(c echo.Context) error {
+	return c.JSON(http.StatusOK, h.app.Settings().Redacted())
+}
+
+// update merges the submitted sections over the current settings (omitted
+// fields, secrets included, keep their values), validates and saves them.
+func (h settingsHandlers) update(c echo.Context) error {
+	next := h.app.Settings()
+	if err := bindJSON(c, &next); err != nil {
+		return err
+	}
+	if err := h.app.SaveSettings(c.Request().Context(), next); err != nil {
+		return nestedInvalid(err)
+	}
+	return c.JSON(http.StatusOK, h.app.Settings().Redacted())
+}
+
+type testS3Input struct {
+	Filesystem string `json:"filesystem"`
+}
+
+// testS3 checks the S3 settings of the "storage" or "backups" filesystem.
+// TODO: connect to S3 once file storage supports it; until then an enabled
+// S3 answers that it is not supported.
+func (h settingsHandlers) testS3(c echo.Context) error {
+	var in testS3Input
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	msg := "Failed to test the S3 filesystem."
+	switch in.Filesystem {
+	case "":
+		return core.Invalid(msg, map[string]core.FieldError{"filesystem": core.Required()})
+	case "storage", "backups":
+	default:
+		return core.Invalid(msg, map[string]core.FieldError{"filesystem": errInInvalid()})
+	}
+	s3 := h.app.Settings().S3
+	if in.Filesystem == "backups" {
+		s3 = h.app.Settings().Backups.S3
+	}
+	if !s3.Enabled {
+		return core.Errorf(core.CodeInvalid, "%s Raw error: \nS3 storage filesystem is not enabled.", msg)
+	}
+	return core.Errorf(core.CodeInvalid, "%s Raw error: \nS3 storage is not supported yet.", msg)
+}
+
+type testEmailInput struct {
+	Email      string `json:"email"`
+	Template   string `json:"template"`
+	Collection string `json:"collection"`
+}
+
+var emailTemplates = []string{"verification", "password-reset", "email-change", "otp", "login-alert"}
+
+// testEmail validates a test-mail request.
+// TODO: send the mail once the mailer exists; until then it is a 400.
+func (h settingsHandlers) testEmail(c echo.Context) error {
+	var in testEmailInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	fields := map[string]core.FieldError{}
+	if addr, err := mail.ParseAddress(in.Email); in.Email == "" {
+		fields["email"] = core.Required()
+	} else if err != nil || addr.Address != in.Email {
+		fields["email"] = core.FieldError{Code: "validation_is_email", Message: "Must be a valid email address."}
+	}
+	if in.Template == "" {
+		fields["template"] = core.Required()
+	} else if !slices.Contains(emailTemplates, in.Template) {
+		fields["template"] = errInInvalid()
+	}
+	if len(fields) > 0 {
+		return core.Invalid("Failed to send the test email.", fields)
+	}
+	return core.Errorf(core.CodeInvalid, "Failed to send the test email. Raw error: \nEmail sending is not configured.")
+}
+
+func errInInvalid() core.FieldError {
+	return core.FieldError{Code: "validation_in_invalid", Message: "Must be a valid value."}
+}
+
+// nestedInvalid gives a validation Error whose field keys are dotted paths
+// ("batch.maxRequests") PocketBase's nested data:
+// {"batch":{"maxRequests":{"code":...,"message":...}}}. Other errors pass
+// through.
+func nestedInvalid(err error) error {
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Code != core.CodeInvalid || len(ce.Fields) == 0 {
+		return err
+	}
+	body := toAPIError(ce)
+	body.Data = nestFields(ce.Fields)
+	return &responseError{body: body, err: err}
+}
+
+// nestFields turns dotted keys into nested objects. Keys are applied in
+// sorted order; a leaf never hides a deeper error on the same path.
+func nestFields(fields map[string]core.FieldError) map[string]any {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := map[string]any{}
+	for _, key := range keys {
+		node := out
+		parts := strings.Split(key, ".")
+		for _, p := range parts[:len(parts)-1] {
+			child, ok := node[p].(map[string]any)
+			if !ok {
+				child = map[string]any{}
+				node[p] = child
+			}
+			node = child
+		}
+		if _, taken := node[parts[len(parts)-1]]; !taken {
+			node[parts[len(parts)-1]] = fields[key]
+		}
+	}
+	return out
+}
