@@ -54,6 +54,9 @@ func bindForm(c echo.Context) (map[string]any, error) {
 				out[k] = vs
 			}
 		}
+		if err := mergeMultipart(out, req.MultipartForm); err != nil {
+			return nil, err
+		}
 		return out, nil
 	}
 	return nil, core.Errorf(core.CodeInvalid, "Unsupported Content-Type.")

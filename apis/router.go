@@ -40,6 +40,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerAuthRoutes(api, app)
 	registerCollectionRoutes(api, app)
 	registerRecordRoutes(api, app)
+	registerFileRoutes(api, app)
 	registerBatchRoutes(api, app)
 	registerSettingsRoutes(api, app)
 	registerLogRoutes(api, app)

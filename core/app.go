@@ -45,6 +45,7 @@ type App struct {
 	superusers  *SuperuserService
 	collections *CollectionService
 	requestLogs *LogService
+	files       fileState
 
 	hooks
 
@@ -145,6 +146,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 		if err := a.collections.Reload(e.Context); err != nil {
 			return err
 		}
+		if err := a.openFiles(); err != nil {
+			return err
+		}
 		a.requestLogs.start()
 		a.bootstrapped = true
 		return nil
@@ -235,6 +239,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdownOnce.Do(func() {
 		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
 			a.requestLogs.stop(e.Context)
+			a.closeFiles()
 			a.closeDBs()
 			return nil
 		})

@@ -292,6 +292,7 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 	if err := s.apply(rec, body, true); err != nil {
 		return nil, err
 	}
+	files := s.applyFiles(rec, body)
 	if rec.ID() == "" {
 		rec.data["id"] = security.NewID()
 	}
@@ -301,11 +302,16 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 	var created *Record
 	err := s.app.InTx(ctx, func(ctx context.Context) error {
 		s.touch(rec, true)
-		if errs := s.validateRecord(ctx, rec); len(errs) > 0 {
+		errs := s.validateRecord(ctx, rec)
+		files.validate(rec, errs)
+		if len(errs) > 0 {
 			return Invalid("Failed to create record.", errs)
 		}
 		e := &RecordEvent{App: s.app, Context: ctx, Record: rec, Request: req}
 		return s.app.onRecordCreate.Trigger(e, func(e *RecordEvent) error {
+			if err := files.upload(ctx, s.app, e.Record); err != nil {
+				return err
+			}
 			if err := s.insert(ctx, e.Record); err != nil {
 				return err
 			}
@@ -317,6 +323,7 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 		})
 	})
 	if err != nil {
+		files.discard(ctx, s.app)
 		return nil, err
 	}
 	created.original = created.data
@@ -351,6 +358,7 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
 	}
 	var updated *Record
+	var files *fileChanges
 	err := s.app.InTx(ctx, func(ctx context.Context) error {
 		rec, err := s.findWithRule(ctx, c, id, "update", req)
 		if err != nil {
@@ -360,19 +368,27 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 		if err := s.apply(rec, body, false); err != nil {
 			return err
 		}
+		files = s.applyFiles(rec, body)
 		s.touch(rec, false)
-		if errs := s.validateRecord(ctx, rec); len(errs) > 0 {
+		errs := s.validateRecord(ctx, rec)
+		files.validate(rec, errs)
+		if len(errs) > 0 {
 			return Invalid("Failed to update record.", errs)
 		}
 		e := &RecordEvent{App: s.app, Context: ctx, Record: rec, Request: req}
 		return s.app.onRecordUpdate.Trigger(e, func(e *RecordEvent) error {
+			if err := files.upload(ctx, s.app, e.Record); err != nil {
+				return err
+			}
 			updated = e.Record
 			return s.update(ctx, e.Record)
 		})
 	})
 	if err != nil {
+		files.discard(ctx, s.app)
 		return nil, err
 	}
+	s.deleteReplacedFiles(ctx, updated)
 	updated.original = updated.data
 	s.app.AfterCommit(ctx, func(ctx context.Context) {
 		s.app.onRecordUpdateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: updated, Request: req}, nil)
@@ -389,17 +405,19 @@ func (s *RecordService) Delete(ctx context.Context, c *Collection, id string, re
 		return Errorf(CodeInvalid, "Unsupported collection type.")
 	}
 	var deleted *Record
+	removed := map[string]bool{} // "<collectionId>/<recordId>": row deleted
 	err := s.app.InTx(ctx, func(ctx context.Context) error {
 		rec, err := s.findWithRule(ctx, c, id, "delete", req)
 		if err != nil {
 			return err
 		}
 		deleted = rec
-		return s.delete(ctx, rec, req, map[string]bool{})
+		return s.delete(ctx, rec, req, removed)
 	})
 	if err != nil {
 		return err
 	}
+	s.deleteRecordFiles(ctx, removed)
 	s.app.AfterCommit(ctx, func(ctx context.Context) {
 		s.app.onRecordDeleteCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: deleted, Request: req}, nil)
 	})
@@ -408,16 +426,20 @@ func (s *RecordService) Delete(ctx context.Context, c *Collection, id string, re
 
 func (s *RecordService) delete(ctx context.Context, rec *Record, req *RequestInfo, seen map[string]bool) error {
 	key := rec.collection.ID + "/" + rec.ID()
-	if seen[key] {
+	if _, ok := seen[key]; ok {
 		return nil
 	}
-	seen[key] = true
+	seen[key] = false // visited; true once the row is deleted
 	e := &RecordEvent{App: s.app, Context: ctx, Record: rec, Request: req}
 	return s.app.onRecordDelete.Trigger(e, func(e *RecordEvent) error {
 		if err := s.unlinkReferences(ctx, e.Record, req, seen); err != nil {
 			return err
 		}
-		return s.app.DB(ctx).Exec("DELETE FROM "+quote(e.Record.collection.Name)+` WHERE "id" = ?`, e.Record.ID()).Error
+		if err := s.app.DB(ctx).Exec("DELETE FROM "+quote(e.Record.collection.Name)+` WHERE "id" = ?`, e.Record.ID()).Error; err != nil {
+			return err
+		}
+		seen[key] = true
+		return nil
 	})
 }
 
@@ -576,6 +598,9 @@ func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) erro
 		f := rec.collection.Field(name)
 		if f == nil || f.Type == FieldAutodate || (rec.collection.IsAuth() && f.Name == "tokenKey") {
 			continue
+		}
+		if f.Type == FieldFile || holdsUpload(v) {
+			continue // applyFiles; uploads for other fields are ignored
 		}
 		if f.Name == "id" {
 			if !isNew {
