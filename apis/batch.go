@@ -64,7 +64,7 @@ func (h batchHandlers) run(c echo.Context) error {
 		return err
 	}
 	if err := validateBatch(items, settings.MaxRequests); err != nil {
-		return nestedInvalid(err)
+		return err
 	}
 	timeout := time.Duration(settings.Timeout) * time.Second
 	if timeout <= 0 {

@@ -41,7 +41,7 @@ func TestCollectionsAPI(t *testing.T) {
 		{name: "import", method: "PUT", path: "/api/collections/import", token: "superuser",
 			body: `{"collections":[{"name":"imported","fields":[{"name":"x","type":"bool"}]}]}`, wantStatus: 204},
 		{name: "import invalid", method: "PUT", path: "/api/collections/import", token: "superuser",
-			body: `{"collections":[{"name":"bad name"}]}`, wantStatus: 400, wantContent: []string{`"collections.0.name"`}},
+			body: `{"collections":[{"name":"bad name"}]}`, wantStatus: 400, wantContent: []string{`"collections":{"0":{"name":{"code":"validation_invalid_name"`}},
 		{name: "delete", method: "DELETE", path: "/api/collections/posts", token: "superuser", wantStatus: 204},
 		{name: "delete again", method: "DELETE", path: "/api/collections/posts", token: "superuser", wantStatus: 404},
 		{name: "delete system", method: "DELETE", path: "/api/collections/_superusers", token: "superuser", wantStatus: 400},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/labstack/echo/v4"
@@ -83,8 +85,8 @@ func toAPIError(err error) apiError {
 			status = http.StatusInternalServerError
 		}
 		data := map[string]any{}
-		for field, fe := range ce.Fields {
-			data[field] = fe
+		if len(ce.Fields) > 0 {
+			data = nestFields(ce.Fields)
 		}
 		msg := ce.Message
 		if status == http.StatusInternalServerError {
@@ -145,4 +147,31 @@ func errUnauthorized() error {
 
 func errNotSuperuser() error {
 	return core.Errorf(core.CodeForbidden, "The authorized record is not allowed to perform this action.")
+}
+
+// nestFields turns dotted keys into nested objects. Keys are applied in
+// sorted order; a leaf never hides a deeper error on the same path.
+func nestFields(fields map[string]core.FieldError) map[string]any {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := map[string]any{}
+	for _, key := range keys {
+		node := out
+		parts := strings.Split(key, ".")
+		for _, p := range parts[:len(parts)-1] {
+			child, ok := node[p].(map[string]any)
+			if !ok {
+				child = map[string]any{}
+				node[p] = child
+			}
+			node = child
+		}
+		if _, taken := node[parts[len(parts)-1]]; !taken {
+			node[parts[len(parts)-1]] = fields[key]
+		}
+	}
+	return out
 }

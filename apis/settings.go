@@ -1,11 +1,9 @@
 package apis
 
 import (
-	"errors"
 	"net/http"
 	"net/mail"
 	"slices"
-	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/labstack/echo/v4"
@@ -35,7 +33,7 @@ func (h settingsHandlers) update(c echo.Context) error {
 		return err
 	}
 	if err := h.app.SaveSettings(c.Request().Context(), next); err != nil {
-		return nestedInvalid(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, h.app.Settings().Redacted())
 }
@@ -104,45 +102,4 @@ func (h settingsHandlers) testEmail(c echo.Context) error {
 
 func errInInvalid() core.FieldError {
 	return core.FieldError{Code: "validation_in_invalid", Message: "Must be a valid value."}
-}
-
-// nestedInvalid gives a validation Error whose field keys are dotted paths
-// ("batch.maxRequests") PocketBase's nested data:
-// {"batch":{"maxRequests":{"code":...,"message":...}}}. Other errors pass
-// through.
-func nestedInvalid(err error) error {
-	var ce *core.Error
-	if !errors.As(err, &ce) || ce.Code != core.CodeInvalid || len(ce.Fields) == 0 {
-		return err
-	}
-	body := toAPIError(ce)
-	body.Data = nestFields(ce.Fields)
-	return &responseError{body: body, err: err}
-}
-
-// nestFields turns dotted keys into nested objects. Keys are applied in
-// sorted order; a leaf never hides a deeper error on the same path.
-func nestFields(fields map[string]core.FieldError) map[string]any {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := map[string]any{}
-	for _, key := range keys {
-		node := out
-		parts := strings.Split(key, ".")
-		for _, p := range parts[:len(parts)-1] {
-			child, ok := node[p].(map[string]any)
-			if !ok {
-				child = map[string]any{}
-				node[p] = child
-			}
-			node = child
-		}
-		if _, taken := node[parts[len(parts)-1]]; !taken {
-			node[parts[len(parts)-1]] = fields[key]
-		}
-	}
-	return out
 }
