@@ -42,8 +42,16 @@ func bindForm(c echo.Context) (map[string]any, error) {
 		if err := dec.Decode(&out); err != nil || out == nil {
 			return nil, errLoadBody(err)
 		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errLoadBody(errors.New("data after the JSON object"))
+		}
 		return out, nil
 	case echo.MIMEApplicationForm, echo.MIMEMultipartForm:
+		// ParseForm first: ParseMultipartForm drops its errors for
+		// url-encoded bodies.
+		if err := req.ParseForm(); err != nil {
+			return nil, readError(err)
+		}
 		if err := req.ParseMultipartForm(32 << 20); err != nil && err != http.ErrNotMultipart {
 			return nil, readError(err)
 		}

@@ -247,6 +247,7 @@ func (s *RecordService) orderBy(c *Collection, sort string, req *RequestInfo) (s
 // Find returns a record by id without any rule: for the system and for
 // code that checks access itself.
 func (s *RecordService) Find(ctx context.Context, c *Collection, id string) (*Record, error) {
+	id = cleanText(id)
 	recs, err := s.query(ctx, c, quote(c.Name)+`."id" = ?`, []any{id}, "")
 	if err != nil {
 		return nil, err
@@ -263,6 +264,7 @@ func (s *RecordService) View(ctx context.Context, c *Collection, id string, req 
 }
 
 func (s *RecordService) findWithRule(ctx context.Context, c *Collection, id, action string, req *RequestInfo) (*Record, error) {
+	id = cleanText(id)
 	ruleSQL, ruleArgs, err := s.ruleCondition(c, action, req)
 	if err != nil {
 		return nil, err
