@@ -55,7 +55,8 @@ func bindForm(c echo.Context) (map[string]any, error) {
 		if err := req.ParseMultipartForm(32 << 20); err != nil && err != http.ErrNotMultipart {
 			return nil, readError(err)
 		}
-		for k, vs := range req.Form {
+		// PostForm, not Form: query parameters are not part of the body.
+		for k, vs := range req.PostForm {
 			if len(vs) == 1 {
 				out[k] = vs[0]
 			} else {
