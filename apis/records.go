@@ -26,6 +26,37 @@ func (h recordHandlers) collection(c echo.Context) (*core.Collection, error) {
 	return col, nil
 }
 
+// run fires the action's request hook around final, then writes the
+// outcome unless a hook answered the request itself.
+func (h recordHandlers) run(c echo.Context, action string, e *core.RecordRequestEvent, final func(*core.RecordRequestEvent) error) error {
+	e.App, e.Context, e.Request, e.Response = h.app, c.Request().Context(), c.Request(), c.Response()
+	if err := h.app.TriggerRecordRequest(action, e, final); err != nil {
+		return err
+	}
+	if c.Response().Committed {
+		return nil
+	}
+	switch {
+	case action == "delete":
+		return c.NoContent(http.StatusNoContent)
+	case e.Result != nil:
+		if err := h.expand(c, e.Info, e.Result.Items...); err != nil {
+			return err
+		}
+		out := core.ListResult[map[string]any]{
+			Page: e.Result.Page, PerPage: e.Result.PerPage, TotalItems: e.Result.TotalItems, TotalPages: e.Result.TotalPages,
+			Items: make([]map[string]any, len(e.Result.Items)),
+		}
+		for i, r := range e.Result.Items {
+			out.Items[i] = export(r, e.Info)
+		}
+		return jsonPicked(c, http.StatusOK, out)
+	case e.Record != nil:
+		return h.respond(c, e.Info, e.Record)
+	}
+	return c.NoContent(http.StatusNoContent) // a hook skipped the action without answering
+}
+
 func (h recordHandlers) list(c echo.Context) error {
 	col, err := h.collection(c)
 	if err != nil {
@@ -35,23 +66,13 @@ func (h recordHandlers) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := requestInfo(c, nil)
 	q := core.RecordQuery{Filter: c.QueryParam("filter"), Sort: c.QueryParam("sort"), ListParams: params}
-	result, err := h.app.Records().List(c.Request().Context(), col, q, req)
-	if err != nil {
+	e := &core.RecordRequestEvent{Info: requestInfo(c, nil), Collection: col, Query: &q}
+	return h.run(c, "list", e, func(e *core.RecordRequestEvent) error {
+		var err error
+		e.Result, err = h.app.Records().List(e.Context, e.Collection, *e.Query, e.Info)
 		return err
-	}
-	out := core.ListResult[map[string]any]{
-		Page: result.Page, PerPage: result.PerPage, TotalItems: result.TotalItems, TotalPages: result.TotalPages,
-		Items: make([]map[string]any, len(result.Items)),
-	}
-	if err := h.expand(c, req, result.Items...); err != nil {
-		return err
-	}
-	for i, r := range result.Items {
-		out.Items[i] = export(r, req)
-	}
-	return jsonPicked(c, http.StatusOK, out)
+	})
 }
 
 func (h recordHandlers) view(c echo.Context) error {
@@ -59,12 +80,12 @@ func (h recordHandlers) view(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := requestInfo(c, nil)
-	rec, err := h.app.Records().View(c.Request().Context(), col, c.Param("id"), req)
-	if err != nil {
+	e := &core.RecordRequestEvent{Info: requestInfo(c, nil), Collection: col, ID: c.Param("id")}
+	return h.run(c, "view", e, func(e *core.RecordRequestEvent) error {
+		var err error
+		e.Record, err = h.app.Records().View(e.Context, e.Collection, e.ID, e.Info)
 		return err
-	}
-	return h.respond(c, req, rec)
+	})
 }
 
 func (h recordHandlers) create(c echo.Context) error {
@@ -76,12 +97,13 @@ func (h recordHandlers) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := requestInfo(c, body)
-	rec, err := h.app.Records().Create(c.Request().Context(), col, body, req)
-	if err != nil {
+	e := &core.RecordRequestEvent{Info: requestInfo(c, body), Collection: col, Body: body}
+	return h.run(c, "create", e, func(e *core.RecordRequestEvent) error {
+		e.Info.Body = e.Body
+		var err error
+		e.Record, err = h.app.Records().Create(e.Context, e.Collection, e.Body, e.Info)
 		return err
-	}
-	return h.respond(c, req, rec)
+	})
 }
 
 func (h recordHandlers) update(c echo.Context) error {
@@ -93,12 +115,13 @@ func (h recordHandlers) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := requestInfo(c, body)
-	rec, err := h.app.Records().Update(c.Request().Context(), col, c.Param("id"), body, req)
-	if err != nil {
+	e := &core.RecordRequestEvent{Info: requestInfo(c, body), Collection: col, ID: c.Param("id"), Body: body}
+	return h.run(c, "update", e, func(e *core.RecordRequestEvent) error {
+		e.Info.Body = e.Body
+		var err error
+		e.Record, err = h.app.Records().Update(e.Context, e.Collection, e.ID, e.Body, e.Info)
 		return err
-	}
-	return h.respond(c, req, rec)
+	})
 }
 
 // expand loads the relations named by the expand query parameter into recs.
@@ -123,10 +146,10 @@ func (h recordHandlers) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.app.Records().Delete(c.Request().Context(), col, c.Param("id"), requestInfo(c, nil)); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	e := &core.RecordRequestEvent{Info: requestInfo(c, nil), Collection: col, ID: c.Param("id")}
+	return h.run(c, "delete", e, func(e *core.RecordRequestEvent) error {
+		return h.app.Records().Delete(e.Context, e.Collection, e.ID, e.Info)
+	})
 }
 
 // requestInfo describes the request for API rules.

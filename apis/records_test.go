@@ -3,6 +3,8 @@ package apis_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -135,4 +137,56 @@ func TestRecordRules(t *testing.T) {
 func urlq(s string) string {
 	r := strings.NewReplacer("%", "%25", " ", "%20", "&", "%26", "+", "%2B", "#", "%23", "'", "%27", `"`, "%22", "=", "%3D", "?", "%3F")
 	return r.Replace(s)
+}
+
+func TestRecordRequestHooks(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t)
+	e := newEnv(t, app)
+	mustCollection(t, app, `{"name":"posts","listRule":"","viewRule":"","createRule":"","deleteRule":"","fields":[{"name":"title","type":"text"},{"name":"hidden","type":"bool"}]}`)
+	mustCollection(t, app, `{"name":"other","listRule":"","createRule":"","fields":[{"name":"title","type":"text"}]}`)
+
+	app.OnRecordCreateRequest("posts").BindFunc(func(ev *core.RecordRequestEvent) error {
+		ev.Body["title"] = strings.ToUpper(fmt.Sprint(ev.Body["title"])) // change the input
+		if err := ev.Next(); err != nil {
+			return err
+		}
+		ev.Record.Set("title", ev.Record.GetString("title")+"!") // and the output, after the create
+		return nil
+	})
+	app.OnRecordsListRequest("posts").BindFunc(func(ev *core.RecordRequestEvent) error {
+		ev.Query.Filter = "hidden = false" // narrow every list
+		return ev.Next()
+	})
+	app.OnRecordViewRequest("posts").BindFunc(func(ev *core.RecordRequestEvent) error {
+		if ev.ID == "custom000000000" {
+			ev.Response.Header().Set("Content-Type", "application/json")
+			ev.Response.WriteHeader(http.StatusAccepted)
+			_, err := ev.Response.Write([]byte(`{"custom":true}`))
+			return err
+		}
+		return ev.Next()
+	})
+	app.OnRecordDeleteRequest().BindFunc(func(ev *core.RecordRequestEvent) error {
+		return core.Errorf(core.CodeForbidden, "Deletes are disabled.")
+	})
+
+	var id string
+	e.run(t, []scenario{
+		{name: "create hook changes input and output", method: "POST", path: "/api/collections/posts/records", body: `{"title":"hi"}`,
+			wantStatus: 200, wantContent: []string{`"title":"HI!"`},
+			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+				var body map[string]any
+				json.Unmarshal(rec.Body.Bytes(), &body)
+				id, _ = body["id"].(string)
+			}},
+		{name: "other collection untouched", method: "POST", path: "/api/collections/other/records", body: `{"title":"hi"}`,
+			wantStatus: 200, wantContent: []string{`"title":"hi"`}},
+		{name: "hidden record", method: "POST", path: "/api/collections/posts/records", body: `{"title":"x","hidden":true}`, wantStatus: 200},
+		{name: "list narrowed by hook", path: "/api/collections/posts/records", wantStatus: 200, wantContent: []string{`"totalItems":1`}},
+		{name: "view answered by hook", path: "/api/collections/posts/records/custom000000000", wantStatus: http.StatusAccepted, wantContent: []string{`{"custom":true}`}},
+	})
+	e.run(t, []scenario{
+		{name: "delete vetoed", method: "DELETE", path: "/api/collections/posts/records/" + id, wantStatus: 403, wantContent: []string{"Deletes are disabled."}},
+		{name: "still there", path: "/api/collections/posts/records/" + id, wantStatus: 200, wantContent: []string{`"title":"HI"`}}})
 }

@@ -94,3 +94,32 @@ func (e *RecordEvent) Tags() []string {
 	c := e.Record.Collection()
 	return []string{c.ID, c.Name}
 }
+
+// RecordRequestEvent is the event of the record request hooks, which the
+// HTTP layer fires around one records API request before the service (and
+// its rules and record hooks) runs. Handlers may change Query or Body
+// before e.Next(); after it, Record or Result hold the outcome. A handler
+// that answers the request itself writes to Response and returns without
+// calling e.Next().
+type RecordRequestEvent struct {
+	hook.Event
+	App        *App
+	Context    context.Context
+	Request    *http.Request
+	Response   http.ResponseWriter
+	Info       *RequestInfo
+	Collection *Collection
+	// ID is the record id of view, update and delete requests.
+	ID string
+	// Query is the list request (list only).
+	Query *RecordQuery
+	// Body is the submitted data (create and update only).
+	Body map[string]any
+	// Record is the viewed, created or updated record, after e.Next().
+	Record *Record
+	// Result is the page of a list request, after e.Next().
+	Result *ListResult[*Record]
+}
+
+// Tags implements hook.Tagger: the collection's id and name.
+func (e *RecordRequestEvent) Tags() []string { return []string{e.Collection.ID, e.Collection.Name} }

@@ -22,6 +22,12 @@ type hooks struct {
 	onRecordCreateCommitted hook.Hook[*RecordEvent]
 	onRecordUpdateCommitted hook.Hook[*RecordEvent]
 	onRecordDeleteCommitted hook.Hook[*RecordEvent]
+
+	onRecordsListRequest  hook.Hook[*RecordRequestEvent]
+	onRecordViewRequest   hook.Hook[*RecordRequestEvent]
+	onRecordCreateRequest hook.Hook[*RecordRequestEvent]
+	onRecordUpdateRequest hook.Hook[*RecordRequestEvent]
+	onRecordDeleteRequest hook.Hook[*RecordRequestEvent]
 }
 
 // OnBootstrap fires when Bootstrap runs. Code before e.Next() runs before the
@@ -119,4 +125,46 @@ func (a *App) OnRecordUpdateCommitted(tags ...string) *hook.TaggedHook[*RecordEv
 // outermost transaction's commit, as for OnRecordCreateCommitted).
 func (a *App) OnRecordDeleteCommitted(tags ...string) *hook.TaggedHook[*RecordEvent] {
 	return hook.NewTaggedHook(&a.onRecordDeleteCommitted, tags...)
+}
+
+// OnRecordsListRequest fires for GET /api/collections/{c}/records before
+// the list runs; e.Query may be changed, e.Result holds the page after
+// e.Next(). Outside any transaction.
+func (a *App) OnRecordsListRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
+	return hook.NewTaggedHook(&a.onRecordsListRequest, tags...)
+}
+
+// OnRecordViewRequest fires for GET /api/collections/{c}/records/{id};
+// e.Record holds the record after e.Next().
+func (a *App) OnRecordViewRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
+	return hook.NewTaggedHook(&a.onRecordViewRequest, tags...)
+}
+
+// OnRecordCreateRequest fires for POST /api/collections/{c}/records before
+// the create (and its transaction) starts; e.Body may be changed.
+func (a *App) OnRecordCreateRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
+	return hook.NewTaggedHook(&a.onRecordCreateRequest, tags...)
+}
+
+// OnRecordUpdateRequest fires for PATCH /api/collections/{c}/records/{id}
+// before the update starts; e.Body may be changed.
+func (a *App) OnRecordUpdateRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
+	return hook.NewTaggedHook(&a.onRecordUpdateRequest, tags...)
+}
+
+// OnRecordDeleteRequest fires for DELETE /api/collections/{c}/records/{id}
+// before the delete starts.
+func (a *App) OnRecordDeleteRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
+	return hook.NewTaggedHook(&a.onRecordDeleteRequest, tags...)
+}
+
+// TriggerRecordRequest runs the request hook of action ("list", "view",
+// "create", "update" or "delete") with final as the default action; the
+// HTTP layer calls it.
+func (a *App) TriggerRecordRequest(action string, e *RecordRequestEvent, final func(*RecordRequestEvent) error) error {
+	hooks := map[string]*hook.Hook[*RecordRequestEvent]{
+		"list": &a.onRecordsListRequest, "view": &a.onRecordViewRequest, "create": &a.onRecordCreateRequest,
+		"update": &a.onRecordUpdateRequest, "delete": &a.onRecordDeleteRequest,
+	}
+	return hooks[action].Trigger(e, final)
 }
