@@ -77,12 +77,19 @@ func (h batchHandlers) run(c echo.Context) error {
 	return c.JSON(http.StatusOK, results)
 }
 
+// defaultBatchBodySize applies when batch.maxBodySize is 0, PocketBase's
+// 128 MiB.
+const defaultBatchBodySize = 128 << 20
+
 // readBatch reads the requests from a JSON body or, as PocketBase's SDKs
 // send it, from the @jsonPayload field of a form.
 func readBatch(c echo.Context, maxBodySize int64) ([]batchItem, error) {
 	req := c.Request()
-	if maxBodySize > 0 {
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodySize)
+	if maxBodySize <= 0 {
+		maxBodySize = defaultBatchBodySize
+	}
+	if err := limitBody(c, maxBodySize); err != nil {
+		return nil, err
 	}
 	var in batchInput
 	mediaType, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))

@@ -121,10 +121,33 @@ func recoverer(app *core.App) echo.MiddlewareFunc {
 }
 
 // bodyLimit refuses request bodies above limit with a 413.
+//
+// Record writes and batches are skipped here: their handlers apply a limit
+// of their own that grows with the collection's file fields, as
+// PocketBase's does, through limitBody.
 func bodyLimit(limit core.ByteSize) echo.MiddlewareFunc {
 	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit: fmt.Sprintf("%dB", int64(limit)),
+		Skipper: func(c echo.Context) bool {
+			m := c.Request().Method
+			if m != http.MethodPost && m != http.MethodPatch && m != http.MethodPut {
+				return false
+			}
+			p := c.Path()
+			return p == "/api/batch" || p == "/api/collections/:collection/records" || p == "/api/collections/:collection/records/:id"
+		},
 	})
+}
+
+// limitBody caps the request body at limit bytes: a larger declared length
+// is refused at once, a longer body fails when read; both are 413s.
+func limitBody(c echo.Context, limit int64) error {
+	req := c.Request()
+	if req.ContentLength > limit {
+		return core.Wrap(nil, core.CodeTooLarge, "")
+	}
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+	return nil
 }
 
 // securityHeaders sets PocketBase's security headers on every response.

@@ -93,6 +93,9 @@ func (h recordHandlers) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := limitBody(c, h.bodyLimit(col)); err != nil {
+		return err
+	}
 	body, err := bindForm(c)
 	if err != nil {
 		return err
@@ -111,6 +114,9 @@ func (h recordHandlers) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := limitBody(c, h.bodyLimit(col)); err != nil {
+		return err
+	}
 	body, err := bindForm(c)
 	if err != nil {
 		return err
@@ -122,6 +128,18 @@ func (h recordHandlers) update(c echo.Context) error {
 		e.Record, err = h.app.Records().Update(e.Context, e.Collection, e.ID, e.Body, e.Info)
 		return err
 	})
+}
+
+// bodyLimit is the largest body a write to col may send: the server's
+// limit plus room for every file its file fields can take.
+func (h recordHandlers) bodyLimit(col *core.Collection) int64 {
+	limit := int64(h.app.Config().Server.BodyLimit)
+	for _, f := range col.Fields {
+		if f.Type == core.FieldFile {
+			limit += core.FileMaxSize(f) * int64(max(f.Options.MaxSelect, 1))
+		}
+	}
+	return limit
 }
 
 // expand loads the relations named by the expand query parameter into recs.

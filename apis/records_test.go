@@ -190,3 +190,17 @@ func TestRecordRequestHooks(t *testing.T) {
 		{name: "delete vetoed", method: "DELETE", path: "/api/collections/posts/records/" + id, wantStatus: 403, wantContent: []string{"Deletes are disabled."}},
 		{name: "still there", path: "/api/collections/posts/records/" + id, wantStatus: 200, wantContent: []string{`"title":"HI"`}}})
 }
+
+func TestRecordBodyLimitGrowsWithFileFields(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t, coretest.WithConfig(func(c *core.Config) { c.Server.BodyLimit = 1024 }))
+	e := newEnv(t, app)
+	mustCollection(t, app, `{"name":"plain","createRule":"","fields":[{"name":"title","type":"text"}]}`)
+	mustCollection(t, app, `{"name":"docs","createRule":"","fields":[{"name":"title","type":"text"},{"name":"file","type":"file","maxSize":4096}]}`)
+	big := `{"title":"` + strings.Repeat("x", 2000) + `"}`
+	e.run(t, []scenario{
+		{name: "over the server limit", method: "POST", path: "/api/collections/plain/records", body: big, wantStatus: 413},
+		{name: "within the file allowance", method: "POST", path: "/api/collections/docs/records", body: big, wantStatus: 200},
+		{name: "other routes keep the server limit", method: "POST", path: "/api/collections/_superusers/auth-with-password", body: big, wantStatus: 413},
+	})
+}

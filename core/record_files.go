@@ -19,6 +19,14 @@ import (
 // is 0, PocketBase's 5 MiB.
 const DefaultFileMaxSize int64 = 5 << 20
 
+// FileMaxSize is the largest file a file field accepts.
+func FileMaxSize(f *Field) int64 {
+	if f.Options.MaxSize > 0 {
+		return f.Options.MaxSize
+	}
+	return DefaultFileMaxSize
+}
+
 // alwaysAllowedThumb is the thumb size PocketBase serves for every image,
 // listed in the field or not (the dashboard's previews use it).
 const alwaysAllowedThumb = "100x100"
@@ -234,10 +242,7 @@ func (ch *fileChanges) validateField(rec *Record, f *Field) (FieldError, bool) {
 	if len(valuesOf(rec.data[f.Name])) > maxSelect {
 		return fe("validation_too_many_files", "The maximum allowed files is %d", maxSelect)
 	}
-	maxSize := o.MaxSize
-	if maxSize <= 0 {
-		maxSize = DefaultFileMaxSize
-	}
+	maxSize := FileMaxSize(f)
 	for _, up := range ch.uploads[f.Name] {
 		if up.Size > maxSize {
 			return fe("validation_file_size_limit", "Failed to upload %q - the maximum allowed file size is %d bytes.", up.OriginalName, maxSize)
