@@ -77,6 +77,11 @@ func Parse(expr string) (Node, error) {
 	if len(expr) > MaxLength {
 		return nil, fmt.Errorf("%w: longer than %d characters", ErrInvalid, MaxLength)
 	}
+	if nestingDepth(expr) > maxDepth {
+		// Checked before the tokenizer, whose work grows with the square
+		// of the nesting.
+		return nil, fmt.Errorf("%w: nested too deeply", ErrInvalid)
+	}
 	groups, err := fexpr.Parse(expr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -174,4 +179,30 @@ func operand(t fexpr.Token, depth int) (Operand, error) {
 		return op, nil
 	}
 	return Operand{}, fmt.Errorf("%w: unexpected %s token", ErrInvalid, t.Type)
+}
+
+// nestingDepth is the deepest parenthesis nesting of expr outside quoted
+// text.
+func nestingDepth(expr string) int {
+	depth, deepest := 0, 0
+	var quote byte
+	for i := 0; i < len(expr); i++ {
+		ch := expr[i]
+		switch {
+		case quote != 0:
+			if ch == '\\' {
+				i++
+			} else if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == '(':
+			depth++
+			deepest = max(deepest, depth)
+		case ch == ')':
+			depth--
+		}
+	}
+	return deepest
 }
