@@ -102,24 +102,9 @@ type fileChanges struct {
 // it. A single-file field keeps the last value.
 func (s *RecordService) applyFiles(rec *Record, body map[string]any) *fileChanges {
 	ch := &fileChanges{uploads: map[string][]*filesystem.File{}, invalid: map[string][]string{}}
-	keys := make([]string, 0, len(body))
-	for k := range body {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // as apply: plain keys before their modifiers
-	slices.SortStableFunc(keys, func(a, b string) int { return boolCmp(isModifier(a), isModifier(b)) })
-
 	edited := map[string][]fileEntry{}
-	for _, key := range keys {
-		name, mod := key, ""
-		switch {
-		case strings.HasSuffix(key, "+"):
-			name, mod = strings.TrimSuffix(key, "+"), "append"
-		case strings.HasPrefix(key, "+"):
-			name, mod = strings.TrimPrefix(key, "+"), "prepend"
-		case strings.HasSuffix(key, "-"):
-			name, mod = strings.TrimSuffix(key, "-"), "remove"
-		}
+	for _, key := range bodyKeys(body) {
+		name, mod := splitModifier(key)
 		f := rec.collection.Field(name)
 		if f == nil || f.Type != FieldFile {
 			continue
