@@ -97,4 +97,3 @@ func (s *RecordService) referencing(ctx context.Context, c *Collection, f *Field
 	from, value := s.app.dialect.JSONEach(col, `"__je"`)
 	return s.query(ctx, c, "EXISTS (SELECT 1 FROM "+from+" WHERE "+value+" = ?)", []any{id}, "")
 }
-

@@ -480,4 +480,3 @@ func columnsIn(msg string, idx *Index) bool {
 	}
 	return len(idx.Columns) > 0
 }
-
