@@ -13,7 +13,7 @@ func (h *Hatchgrid) superuserCommand() *cobra.Command {
 		Use:   "superuser",
 		Short: "Manage superusers",
 	}
-	save := func(use, short string, fn func(*core.SuperuserService) func(context.Context, string, string) (*core.Superuser, error), done string) *cobra.Command {
+	save := func(use, short string, fn func(*core.SuperuserService) func(context.Context, string, string) (*core.Record, error), done string) *cobra.Command {
 		return &cobra.Command{
 			Use:   use + " EMAIL PASSWORD",
 			Short: short,
@@ -24,7 +24,7 @@ func (h *Hatchgrid) superuserCommand() *cobra.Command {
 					if err != nil {
 						return describe(err)
 					}
-					fmt.Fprintf(h.stdout, "%s superuser %s (id %s)\n", done, su.Email, su.ID)
+					fmt.Fprintf(h.stdout, "%s superuser %s (id %s)\n", done, su.GetString("email"), su.ID())
 					return nil
 				})
 			},
@@ -32,17 +32,17 @@ func (h *Hatchgrid) superuserCommand() *cobra.Command {
 	}
 	cmd.AddCommand(
 		save("upsert", "Create a superuser, or set the password of an existing one",
-			func(s *core.SuperuserService) func(context.Context, string, string) (*core.Superuser, error) {
+			func(s *core.SuperuserService) func(context.Context, string, string) (*core.Record, error) {
 				return s.Upsert
 			},
 			"Saved"),
 		save("create", "Create a new superuser",
-			func(s *core.SuperuserService) func(context.Context, string, string) (*core.Superuser, error) {
+			func(s *core.SuperuserService) func(context.Context, string, string) (*core.Record, error) {
 				return s.Create
 			},
 			"Created"),
 		save("update", "Set the password of an existing superuser",
-			func(s *core.SuperuserService) func(context.Context, string, string) (*core.Superuser, error) {
+			func(s *core.SuperuserService) func(context.Context, string, string) (*core.Record, error) {
 				return s.Update
 			},
 			"Updated"),

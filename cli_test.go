@@ -69,7 +69,8 @@ func TestSuperuserCommands(t *testing.T) {
 	if n, _ := app.Superusers().Count(context.Background()); n != 1 {
 		t.Fatalf("%d superusers, want 1", n)
 	}
-	if _, err := app.Superusers().AuthWithPassword(context.Background(), "a@b.co", "Another12345"); err != nil {
+	col, _ := app.Collections().Find(core.SuperusersCollectionName)
+	if _, err := app.Auth().AuthWithPassword(context.Background(), col, "a@b.co", "Another12345", ""); err != nil {
 		t.Fatalf("second password: %v", err)
 	}
 	app.Shutdown(context.Background())

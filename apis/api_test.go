@@ -101,7 +101,7 @@ func TestAuthWithPassword(t *testing.T) {
 func TestAuthRefresh(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, coretest.NewApp(t))
-	static, err := e.app.Superusers().NewStaticAuthToken(context.Background(), e.su, time.Minute)
+	static, err := e.app.Auth().NewStaticAuthToken(e.su, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestAuthRefresh(t *testing.T) {
 	e.run(t, []scenario{
 		{name: "guest", method: "POST", path: path, wantStatus: 401, wantContent: []string{"The request requires valid record authorization token."}},
 		{name: "invalid token", method: "POST", path: path, token: "Bearer nope", wantStatus: 401},
-		{name: "superuser", method: "POST", path: path, token: "superuser", wantStatus: 200, wantContent: []string{`"token":"`, `"id":"` + e.su.ID + `"`}},
+		{name: "superuser", method: "POST", path: path, token: "superuser", wantStatus: 200, wantContent: []string{`"token":"`, `"id":"` + e.su.ID() + `"`}},
 		{name: "bearer prefix any case", method: "POST", path: path, token: "bEaReR " + e.token, wantStatus: 200},
 		{name: "static token not refreshable", method: "POST", path: path, token: static, wantStatus: 403, wantContent: []string{"The current auth token is not refreshable."}},
 	})

@@ -238,7 +238,7 @@ func requestContext(c echo.Context) string {
 // that each item sees: its auth. PocketBase ignores an item's own
 // Authorization header.
 // NOTE: add here any key the auth middleware starts to store.
-var batchInheritedKeys = []string{ctxSuperuser, ctxRefreshable}
+var batchInheritedKeys = []string{ctxAuth, ctxRefreshable}
 
 // batchAction is the record route an item names, with its path params.
 type batchAction struct {

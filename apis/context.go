@@ -7,12 +7,12 @@ import (
 
 // Keys of values the middleware stores in echo's context.
 const (
-	ctxSuperuser   = "hg.superuser"
+	ctxAuth        = "hg.auth"
 	ctxRefreshable = "hg.refreshable"
 )
 
-// authSuperuser returns the superuser authenticated for c, or nil.
-func authSuperuser(c echo.Context) *core.Superuser {
-	su, _ := c.Get(ctxSuperuser).(*core.Superuser)
-	return su
+// authRecord returns the auth record authenticated for c, or nil.
+func authRecord(c echo.Context) *core.Record {
+	rec, _ := c.Get(ctxAuth).(*core.Record)
+	return rec
 }

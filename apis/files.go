@@ -23,14 +23,14 @@ func registerFileRoutes(g *echo.Group, app *core.App) {
 	g.HEAD("/files/:collection/:recordId/:filename", h.download)
 }
 
-// token issues a short-lived file token for protected files. Only
-// superusers sign in so far; guests get a 401.
+// token issues a short-lived file token for protected files to any
+// authenticated record; guests get a 401.
 func (h fileHandlers) token(c echo.Context) error {
-	su := authSuperuser(c)
-	if su == nil {
+	rec := authRecord(c)
+	if rec == nil {
 		return errUnauthorized()
 	}
-	token, err := h.app.Superusers().NewFileToken(c.Request().Context(), su)
+	token, err := h.app.Auth().NewToken(rec, core.TokenTypeFile, 0, nil)
 	if err != nil {
 		return err
 	}

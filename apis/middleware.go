@@ -44,8 +44,8 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 				Level:     level,
 				Time:      start,
 			}
-			if su := authSuperuser(c); su != nil {
-				entry.Auth, entry.AuthID = core.SuperusersCollectionName, su.ID
+			if rec := authRecord(c); rec != nil {
+				entry.Auth, entry.AuthID = rec.Collection().Name, rec.ID()
 			}
 			if err != nil {
 				api := toAPIError(err)
@@ -183,19 +183,19 @@ func loadAuth(app *core.App) echo.MiddlewareFunc {
 			if token == "" {
 				return next(c)
 			}
-			su, refreshable, err := app.Superusers().FindByAuthToken(c.Request().Context(), token)
+			rec, refreshable, err := app.Auth().FindByAuthToken(c.Request().Context(), token)
 			switch {
 			case errors.Is(err, core.ErrInvalidToken):
 				return next(c)
 			case err != nil:
 				return err
 			}
-			c.Set(ctxSuperuser, su)
+			c.Set(ctxAuth, rec)
 			c.Set(ctxRefreshable, refreshable)
 			ctx := core.WithActor(c.Request().Context(), core.Actor{
-				CollectionID:   su.CollectionID(),
-				CollectionName: core.SuperusersCollectionName,
-				ID:             su.ID,
+				CollectionID:   rec.Collection().ID,
+				CollectionName: rec.Collection().Name,
+				ID:             rec.ID(),
 			})
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)

@@ -186,14 +186,7 @@ func requestInfo(c echo.Context, body map[string]any) *core.RequestInfo {
 		Headers: core.NormalizeHeaders(r.Header),
 		Body:    body,
 	}
-	if su := authSuperuser(c); su != nil {
-		info.IsSuperuser = true
-		info.Auth = map[string]any{
-			"id": su.ID, "collectionId": su.CollectionID(), "collectionName": core.SuperusersCollectionName,
-			"email": su.Email, "emailVisibility": su.EmailVisibility, "verified": su.Verified,
-			"created": su.Created, "updated": su.Updated,
-		}
-	}
+	info.SetAuth(authRecord(c))
 	return info
 }
 

@@ -36,7 +36,7 @@ type env struct {
 	app    *core.App
 	router http.Handler
 	token  string
-	su     *core.Superuser
+	su     *core.Record
 }
 
 func newEnv(t testing.TB, app *core.App) *env {
@@ -46,7 +46,7 @@ func newEnv(t testing.TB, app *core.App) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := app.Superusers().NewAuthToken(ctx, su)
+	token, err := app.Auth().NewAuthToken(su)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,10 +42,10 @@ type App struct {
 	redis   *redis.Client   // nil in embedded mode
 
 	settings    settingsStore
-	superusers  *SuperuserService
 	collections *CollectionService
 	requestLogs *LogService
 	files       fileState
+	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
 
 	hooks
 
@@ -85,7 +85,6 @@ func New(cfg *Config, opts ...Option) *App {
 	if a.logger == nil {
 		a.logger = NewLogger(os.Stderr, cfg.Log)
 	}
-	a.superusers = &SuperuserService{app: a}
 	a.collections = newCollectionService(a)
 	a.requestLogs = newLogService(a)
 	return a
@@ -108,9 +107,6 @@ func (a *App) Dialect() dialect.Dialect { return a.dialect }
 
 // Redis returns the shared Redis client, or nil in embedded mode.
 func (a *App) Redis() *redis.Client { return a.redis }
-
-// Superusers returns the superuser service.
-func (a *App) Superusers() *SuperuserService { return a.superusers }
 
 // Collections returns the collection service.
 func (a *App) Collections() *CollectionService { return a.collections }

@@ -30,31 +30,6 @@ type TerminateEvent struct {
 	Context context.Context
 }
 
-// SuperuserAuthEvent is the event of OnSuperuserAuth.
-type SuperuserAuthEvent struct {
-	hook.Event
-	App       *App
-	Context   context.Context
-	Superuser *Superuser
-}
-
-// SuperuserSaveEvent is the event of OnSuperuserSave.
-type SuperuserSaveEvent struct {
-	hook.Event
-	App       *App
-	Context   context.Context
-	Superuser *Superuser
-	IsNew     bool
-}
-
-// SuperuserDeleteEvent is the event of OnSuperuserDelete.
-type SuperuserDeleteEvent struct {
-	hook.Event
-	App       *App
-	Context   context.Context
-	Superuser *Superuser
-}
-
 // RequestLogEvent is the event of OnRequestLogCreate.
 type RequestLogEvent struct {
 	hook.Event

@@ -8,9 +8,6 @@ type hooks struct {
 	onBootstrap        hook.Hook[*BootstrapEvent]
 	onServe            hook.Hook[*ServeEvent]
 	onTerminate        hook.Hook[*TerminateEvent]
-	onSuperuserAuth    hook.Hook[*SuperuserAuthEvent]
-	onSuperuserSave    hook.Hook[*SuperuserSaveEvent]
-	onSuperuserDelete  hook.Hook[*SuperuserDeleteEvent]
 	onRequestLogCreate hook.Hook[*RequestLogEvent]
 	onCollectionCreate hook.Hook[*CollectionEvent]
 	onCollectionUpdate hook.Hook[*CollectionEvent]
@@ -43,20 +40,6 @@ func (a *App) OnServe() *hook.Hook[*ServeEvent] { return &a.onServe }
 // OnTerminate fires once, when Shutdown runs. Code before e.Next() runs while
 // the databases are still open; after it they are closed.
 func (a *App) OnTerminate() *hook.Hook[*TerminateEvent] { return &a.onTerminate }
-
-// OnSuperuserAuth fires when a superuser signs in with a password, after the
-// password was checked and before the token is issued. Returning an error
-// refuses the sign-in. It runs outside any transaction.
-func (a *App) OnSuperuserAuth() *hook.Hook[*SuperuserAuthEvent] { return &a.onSuperuserAuth }
-
-// OnSuperuserSave fires when a superuser is created or updated, inside the
-// transaction, before the row is written: handlers may change e.Superuser
-// or veto with an error. Code after e.Next() sees the written row.
-func (a *App) OnSuperuserSave() *hook.Hook[*SuperuserSaveEvent] { return &a.onSuperuserSave }
-
-// OnSuperuserDelete fires when a superuser is deleted, inside the
-// transaction, before the row is removed; an error vetoes the delete.
-func (a *App) OnSuperuserDelete() *hook.Hook[*SuperuserDeleteEvent] { return &a.onSuperuserDelete }
 
 // OnRequestLogCreate fires for each request log before it is queued for
 // storage, outside any transaction. Handlers may change or enrich e.Log;

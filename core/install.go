@@ -18,8 +18,16 @@ type installClaims struct {
 
 // installKey derives the install tokens' signing key from the _superusers
 // auth secret, so that they cannot pass for auth tokens and rotate with it.
-func installKey(opts *authOptions) []byte {
-	return []byte("install:" + opts.AuthToken.Secret)
+func (s *SuperuserService) installKey() ([]byte, error) {
+	c, err := s.collection()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := tokenConfig(c, TokenTypeAuth)
+	if err != nil {
+		return nil, err
+	}
+	return []byte("install:" + cfg.Secret), nil
 }
 
 // NewInstallToken issues the token of the first-run link that lets whoever
@@ -27,7 +35,7 @@ func installKey(opts *authOptions) []byte {
 // ttl, and only while no superuser exists: creating the first one spends
 // every install token at once.
 func (s *SuperuserService) NewInstallToken(ctx context.Context, ttl time.Duration) (string, error) {
-	opts, err := s.options(ctx)
+	key, err := s.installKey()
 	if err != nil {
 		return "", err
 	}
@@ -35,13 +43,13 @@ func (s *SuperuserService) NewInstallToken(ctx context.Context, ttl time.Duratio
 		Type:             TokenTypeInstall,
 		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(s.app.Now().Add(ttl))},
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(installKey(opts))
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(key)
 }
 
 // VerifyInstallToken checks an install token: signature, expiry, and that no
 // superuser exists yet.
 func (s *SuperuserService) VerifyInstallToken(ctx context.Context, token string) error {
-	opts, err := s.options(ctx)
+	key, err := s.installKey()
 	if err != nil {
 		return err
 	}
@@ -51,9 +59,7 @@ func (s *SuperuserService) VerifyInstallToken(ctx context.Context, token string)
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.app.Now),
 	)
-	if _, err := parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
-		return installKey(opts), nil
-	}); err != nil || claims.Type != TokenTypeInstall {
+	if _, err := parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return key, nil }); err != nil || claims.Type != TokenTypeInstall {
 		return ErrInvalidToken
 	}
 	n, err := s.Count(ctx)

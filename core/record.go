@@ -12,6 +12,8 @@ type Record struct {
 	data       map[string]any
 	// original holds the stored values of a loaded record; nil for a new one.
 	original map[string]any
+	// inputErrs are problems found in the submitted values (see inputError).
+	inputErrs map[string]FieldError
 	// Expand holds expanded relations by key (the relation field's name or
 	// <collection>_via_<field>): a *Record or a []*Record each. Nil means
 	// no expand was asked for; empty exports as "expand": {}.

@@ -8,10 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/hatchgrid/hatchgrid/core/filesystem"
 )
 
@@ -35,9 +32,6 @@ const alwaysAllowedThumb = "100x100"
 // verifiers and the thumbnail workers.
 type fileState struct {
 	store filesystem.Store
-
-	mu        sync.RWMutex
-	verifiers []FileTokenVerifier
 
 	thumbs *filesystem.Thumbnailer
 }
@@ -375,38 +369,6 @@ func thumbAllowed(f *Field, size string) bool {
 	return size == alwaysAllowedThumb || slices.Contains(f.Options.Thumbs, size)
 }
 
-// FileTokenVerifier checks the token of a protected file download
-// (?token=). authorized means the token's owner may read every protected
-// file (superusers); false with a nil error is an invalid or foreign token,
-// after which the record's view rule decides as for a guest.
-// TODO: let record file tokens carry their auth record into the view rule (auth issue).
-type FileTokenVerifier interface {
-	VerifyFileToken(ctx context.Context, token string) (authorized bool, err error)
-}
-
-// AddFileTokenVerifier adds v to the verifiers asked about file tokens;
-// superuser tokens are always checked first.
-func (a *App) AddFileTokenVerifier(v FileTokenVerifier) {
-	a.files.mu.Lock()
-	defer a.files.mu.Unlock()
-	a.files.verifiers = append(a.files.verifiers, v)
-}
-
-func (a *App) verifyFileToken(ctx context.Context, token string) (bool, error) {
-	if strings.TrimSpace(token) == "" {
-		return false, nil
-	}
-	a.files.mu.RLock()
-	verifiers := append([]FileTokenVerifier{a.superusers}, a.files.verifiers...)
-	a.files.mu.RUnlock()
-	for _, v := range verifiers {
-		if ok, err := v.VerifyFileToken(ctx, token); err != nil || ok {
-			return ok, err
-		}
-	}
-	return false, nil
-}
-
 // FileQuery is what a download asks for beyond the file itself.
 type FileQuery struct {
 	// Thumb is a thumb size such as "100x100"; sizes the field does not
@@ -491,19 +453,30 @@ func (s *RecordService) openStored(ctx context.Context, key, name string) (*Serv
 	return &ServedFile{Object: obj, ContentInfo: info, Name: name}, nil
 }
 
-// canReadProtected lets a valid file token through; without one, the view
-// rule decides as for a guest, which is PocketBase's behaviour (a public
-// view rule needs no token). The Authorization header plays no part.
+// canReadProtected decides whether a protected file may be read: a valid
+// file token of a superuser reads everything; a valid file token of another
+// auth record reads what the view rule lets that record see; without a
+// valid token the view rule decides as for a guest, which is PocketBase's
+// behaviour (a public view rule needs no token). The Authorization header
+// plays no part.
 func (s *RecordService) canReadProtected(ctx context.Context, rec *Record, token string, req *RequestInfo) (bool, error) {
-	ok, err := s.app.verifyFileToken(ctx, token)
-	if err != nil || ok {
-		return ok, err
-	}
-	guest := &RequestInfo{Method: "GET", Context: "protectedFile"}
+	viewer := &RequestInfo{Method: "GET", Context: "protectedFile"}
 	if req != nil {
-		guest.Method, guest.Query, guest.Headers = req.Method, req.Query, req.Headers
+		viewer.Method, viewer.Query, viewer.Headers = req.Method, req.Query, req.Headers
 	}
-	_, err = s.findWithRule(ctx, rec.collection, rec.ID(), "view", guest)
+	if strings.TrimSpace(token) != "" {
+		owner, _, err := s.app.Auth().ParseToken(ctx, token, TokenTypeFile)
+		switch {
+		case err == nil:
+			viewer.SetAuth(owner)
+			if viewer.IsSuperuser {
+				return true, nil
+			}
+		case !errors.Is(err, ErrInvalidToken):
+			return false, err
+		}
+	}
+	_, err := s.findWithRule(ctx, rec.collection, rec.ID(), "view", viewer)
 	switch {
 	case err == nil:
 		return true, nil
@@ -512,78 +485,3 @@ func (s *RecordService) canReadProtected(ctx context.Context, rec *Record, token
 	}
 	return false, err
 }
-
-// tokenTypeFile is the type claim of file tokens, PocketBase's.
-const tokenTypeFile = "file"
-
-// superuserFileClaims are the claims of a superuser's file token.
-type superuserFileClaims struct {
-	ID           string `json:"id"`
-	Type         string `json:"type"`
-	CollectionID string `json:"collectionId"`
-	jwt.RegisteredClaims
-}
-
-func (s *SuperuserService) fileTokenConfig() (TokenConfig, error) {
-	c, err := s.app.collections.Find(SuperusersCollectionName)
-	if err != nil || c.Auth == nil {
-		return TokenConfig{}, errors.New("_superusers collection not loaded")
-	}
-	cfg := c.Auth.FileToken
-	if len(cfg.Secret) < 30 || cfg.Duration <= 0 {
-		return TokenConfig{}, errors.New("_superusers options: invalid fileToken")
-	}
-	return cfg, nil
-}
-
-// NewFileToken issues a short-lived file token for su (the collection's
-// fileToken duration, 3 minutes by default), signed with HS256 over su's
-// token key followed by the fileToken secret.
-func (s *SuperuserService) NewFileToken(ctx context.Context, su *Superuser) (string, error) {
-	cfg, err := s.fileTokenConfig()
-	if err != nil {
-		return "", err
-	}
-	claims := superuserFileClaims{
-		ID: su.ID, Type: tokenTypeFile, CollectionID: su.CollectionID(),
-		RegisteredClaims: jwt.RegisteredClaims{
-			ExpiresAt: jwt.NewNumericDate(s.app.Now().Add(time.Duration(cfg.Duration) * time.Second)),
-		},
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(su.TokenKey + cfg.Secret))
-}
-
-// VerifyFileToken implements FileTokenVerifier: a valid, unexpired file
-// token of an existing superuser is authorized.
-func (s *SuperuserService) VerifyFileToken(ctx context.Context, token string) (bool, error) {
-	var unverified superuserFileClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(token, &unverified); err != nil {
-		return false, nil
-	}
-	if unverified.Type != tokenTypeFile || unverified.CollectionID != (&Superuser{}).CollectionID() || unverified.ID == "" {
-		return false, nil
-	}
-	su, err := s.FindByID(ctx, unverified.ID)
-	if ErrorCodeOf(err) == CodeNotFound {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	cfg, err := s.fileTokenConfig()
-	if err != nil {
-		return false, err
-	}
-	var claims superuserFileClaims
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(s.app.Now),
-	)
-	_, err = parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
-		return []byte(su.TokenKey + cfg.Secret), nil
-	})
-	return err == nil && claims.ID == su.ID && claims.Type == tokenTypeFile, nil
-}
-
-var _ FileTokenVerifier = (*SuperuserService)(nil)

@@ -285,11 +285,11 @@ func TestFileTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := app.Superusers().NewFileToken(ctx, su)
+	token, err := app.Auth().NewToken(su, core.TokenTypeFile, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	authToken, _ := app.Superusers().NewAuthToken(ctx, su)
+	authToken, _ := app.Auth().NewAuthToken(su)
 	for name, tc := range map[string]struct {
 		token string
 		want  bool
@@ -299,8 +299,9 @@ func TestFileTokens(t *testing.T) {
 		"tampered":   {token[:len(token)-2] + "xx", false},
 		"garbage":    {"nope", false},
 	} {
-		if ok, err := app.Superusers().VerifyFileToken(ctx, tc.token); ok != tc.want || err != nil {
-			t.Errorf("%s: %v %v, want %v", name, ok, err, tc.want)
+		_, _, err := app.Auth().ParseToken(ctx, tc.token, core.TokenTypeFile)
+		if ok := err == nil; ok != tc.want {
+			t.Errorf("%s: valid=%v (%v), want %v", name, ok, err, tc.want)
 		}
 	}
 
@@ -340,7 +341,7 @@ func TestFileTokens(t *testing.T) {
 	if _, err := app.Superusers().Upsert(ctx, "a@b.co", "Secret123456"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := app.Superusers().VerifyFileToken(ctx, token); ok {
+	if _, _, err := app.Auth().ParseToken(ctx, token, core.TokenTypeFile); err == nil {
 		t.Fatal("token survived a password change")
 	}
 }

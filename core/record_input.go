@@ -28,16 +28,13 @@ func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) erro
 			}
 			id := toString(v)
 			if id != "" && (len(id) != 15 || strings.Trim(id, security.IDAlphabet) != "") {
-				return Invalid("Failed to create record.", map[string]FieldError{
-					"id": {Code: "validation_invalid_format", Message: "Invalid value format."},
-				})
+				rec.inputError("id", FieldError{Code: "validation_invalid_format", Message: "Invalid value format."})
+				continue
 			}
 		}
 		if f.Type == FieldPassword {
 			if rec.collection.IsAuth() && toString(body["passwordConfirm"]) != toString(v) {
-				return Invalid("Failed to save record.", map[string]FieldError{
-					"passwordConfirm": {Code: "validation_values_mismatch", Message: "Values don't match."},
-				})
+				rec.inputError("passwordConfirm", FieldError{Code: "validation_values_mismatch", Message: "Values don't match."})
 			}
 			if err := s.setPassword(rec, f, v); err != nil {
 				return err
@@ -123,22 +120,55 @@ func (s *RecordService) setPassword(rec *Record, f *Field, v any) error {
 		min = int(*f.Options.Min)
 	}
 	if len([]rune(plain)) < min {
-		return Invalid("Failed to save record.", map[string]FieldError{
-			f.Name: {Code: "validation_min_text_constraint", Message: fmt.Sprintf("Must be at least %d character(s).", min)},
-		})
+		rec.inputError(f.Name, FieldError{Code: "validation_min_text_constraint", Message: fmt.Sprintf("Must be at least %d character(s).", min)})
+		return nil
 	}
 	if len(plain) > maxPasswordLen {
-		return Invalid("Failed to save record.", map[string]FieldError{
-			f.Name: {Code: "validation_max_text_constraint", Message: "Must be less than 72 bytes."},
-		})
+		rec.inputError(f.Name, FieldError{Code: "validation_max_text_constraint", Message: "Must be less than 72 bytes."})
+		return nil
 	}
-	su := &Superuser{}
-	if err := su.SetPassword(plain); err != nil {
+	hash, tokenKey, err := hashPassword(plain)
+	if err != nil {
 		return err
 	}
-	rec.data[f.Name] = su.PasswordHash
+	rec.data[f.Name] = hash
 	if rec.collection.IsAuth() {
-		rec.data["tokenKey"] = su.TokenKey
+		// A new password revokes every token issued before it.
+		rec.data["tokenKey"] = tokenKey
 	}
 	return nil
+}
+
+// inputError records a problem found while applying submitted values;
+// validation reports it with the rest, so a client sees every field error
+// at once.
+func (r *Record) inputError(field string, fe FieldError) {
+	if r.inputErrs == nil {
+		r.inputErrs = map[string]FieldError{}
+	}
+	if _, ok := r.inputErrs[field]; !ok {
+		r.inputErrs[field] = fe
+	}
+}
+
+// checkAuthFields applies PocketBase's limits on what callers other than
+// superusers may send for auth records: verified is never theirs to set,
+// email changes only through the email-change flow, and a new password
+// needs the current one as oldPassword. Problems become field errors.
+func (s *RecordService) checkAuthFields(rec *Record, body map[string]any, req *RequestInfo, isNew bool) {
+	if !rec.collection.IsAuth() || isSuperuser(req) {
+		return
+	}
+	if _, ok := body["verified"]; ok {
+		rec.inputError("verified", FieldError{Code: "validation_values_mismatch", Message: "Only superusers can change the verified state."})
+	}
+	if isNew {
+		return
+	}
+	if v, ok := body["email"]; ok && !strings.EqualFold(toString(v), rec.GetString("email")) {
+		rec.inputError("email", FieldError{Code: "validation_values_mismatch", Message: "The email can be changed only through the email change request."})
+	}
+	if v, ok := body["password"]; ok && toString(v) != "" && !ValidatePassword(rec, toString(body["oldPassword"])) {
+		rec.inputError("oldPassword", FieldError{Code: "validation_invalid_old_password", Message: "Missing or invalid old password."})
+	}
 }

@@ -38,3 +38,15 @@ func (r *RequestInfo) authID() string {
 	id, _ := r.Auth["id"].(string)
 	return id
 }
+
+// SetAuth makes rec the authenticated record of the request: @request.auth
+// sees its fields (hidden ones included, never the password hash or token
+// key), and members of _superusers are superusers.
+func (r *RequestInfo) SetAuth(rec *Record) {
+	if rec == nil {
+		r.Auth, r.IsSuperuser = nil, false
+		return
+	}
+	r.Auth = rec.PublicExport(ExportOptions{ShowHidden: true, ShowEmail: true})
+	r.IsSuperuser = rec.Collection().Name == SuperusersCollectionName
+}

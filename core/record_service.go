@@ -290,6 +290,7 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 		return nil, errOnlySuperusers()
 	}
 	rec := NewRecord(c)
+	s.checkAuthFields(rec, body, req, true)
 	if err := s.apply(rec, body, true); err != nil {
 		return nil, err
 	}
@@ -366,6 +367,7 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 			return err
 		}
 		rec = rec.clone()
+		s.checkAuthFields(rec, body, req, false)
 		if err := s.apply(rec, body, false); err != nil {
 			return err
 		}

@@ -30,6 +30,9 @@ func (s *RecordService) validateRecord(ctx context.Context, rec *Record) map[str
 			errs[f.Name] = fe
 		}
 	}
+	for field, fe := range rec.inputErrs {
+		errs[field] = fe // the submitted value's problem explains it best
+	}
 	return errs
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,15 @@ import (
 	"github.com/hatchgrid/hatchgrid/migrations"
 )
 
+func superusers(t *testing.T, app *core.App) *core.Collection {
+	t.Helper()
+	c, err := app.Collections().Find(core.SuperusersCollectionName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestSuperuserUpsertCreatesThenUpdates(t *testing.T) {
 	t.Parallel()
 	app := coretest.NewApp(t)
@@ -24,31 +32,35 @@ func TestSuperuserUpsertCreatesThenUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(first.PasswordHash, "$2a$") || first.PasswordHash == "Secret12345" {
-		t.Fatalf("password stored as %q, want a bcrypt hash", first.PasswordHash)
+	if hash := first.GetString("password"); !strings.HasPrefix(hash, "$2a$") {
+		t.Fatalf("password stored as %q, want a bcrypt hash", hash)
 	}
-	if len(first.ID) != 15 || !first.Verified {
-		t.Fatalf("new superuser = %+v", first)
+	if len(first.ID()) != 15 || !first.Get("verified").(bool) {
+		t.Fatalf("new superuser = %+v", first.PublicExport(core.ExportOptions{ShowHidden: true}))
 	}
 
 	second, err := app.Superusers().Upsert(ctx, "a@b.co", "Another12345")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.ID != first.ID {
-		t.Fatalf("upsert created %s instead of updating %s", second.ID, first.ID)
+	if second.ID() != first.ID() {
+		t.Fatalf("upsert created %s instead of updating %s", second.ID(), first.ID())
 	}
-	if second.TokenKey == first.TokenKey {
+	if second.GetString("tokenKey") == first.GetString("tokenKey") {
 		t.Fatal("password change kept the token key")
 	}
 	if n, _ := app.Superusers().Count(ctx); n != 1 {
 		t.Fatalf("Count = %d, want 1", n)
 	}
-	if _, err := app.Superusers().AuthWithPassword(ctx, "a@b.co", "Secret12345"); err == nil {
+	su := superusers(t, app)
+	if _, err := app.Auth().AuthWithPassword(ctx, su, "a@b.co", "Secret12345", ""); err == nil {
 		t.Fatal("old password still works")
 	}
-	if _, err := app.Superusers().AuthWithPassword(ctx, "A@B.CO", "Another12345"); err != nil {
+	if _, err := app.Auth().AuthWithPassword(ctx, su, "A@B.CO", "Another12345", ""); err != nil {
 		t.Fatalf("new password (case-insensitive email): %v", err)
+	}
+	if _, err := app.Auth().AuthWithPassword(ctx, su, "who@b.co", "Another12345", ""); core.ErrorCodeOf(err) != core.CodeInvalid {
+		t.Fatalf("unknown identity: %v", err)
 	}
 }
 
@@ -97,12 +109,12 @@ func TestSuperuserValidation(t *testing.T) {
 	}
 }
 
-func TestSuperuserSaveHookCanVeto(t *testing.T) {
+func TestSuperuserRecordHookCanVeto(t *testing.T) {
 	t.Parallel()
 	app := coretest.NewApp(t)
-	app.OnSuperuserSave().BindFunc(func(e *core.SuperuserSaveEvent) error {
-		if strings.HasSuffix(e.Superuser.Email, "@blocked.example") {
-			return core.Invalid("Failed to save superuser.", map[string]core.FieldError{
+	app.OnRecordCreate(core.SuperusersCollectionName).BindFunc(func(e *core.RecordEvent) error {
+		if strings.HasSuffix(e.Record.GetString("email"), "@blocked.example") {
+			return core.Invalid("Failed to create record.", map[string]core.FieldError{
 				"email": {Code: "validation_blocked_domain", Message: "Domain not allowed."},
 			})
 		}
@@ -126,35 +138,37 @@ func TestAuthTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := app.Superusers().NewAuthToken(ctx, su)
+	token, err := app.Auth().NewAuthToken(su)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, refreshable, err := app.Superusers().FindByAuthToken(ctx, token)
-	if err != nil || got.ID != su.ID || !refreshable {
+	got, refreshable, err := app.Auth().FindByAuthToken(ctx, token)
+	if err != nil || got.ID() != su.ID() || !refreshable {
 		t.Fatalf("valid token: %v, %v, %v", got, refreshable, err)
 	}
-	static, err := app.Superusers().NewStaticAuthToken(ctx, su, time.Minute)
+	static, err := app.Auth().NewStaticAuthToken(su, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, refreshable, err := app.Superusers().FindByAuthToken(ctx, static); err != nil || refreshable {
+	if _, refreshable, err := app.Auth().FindByAuthToken(ctx, static); err != nil || refreshable {
 		t.Fatalf("static token: refreshable=%v err=%v", refreshable, err)
 	}
 
+	c := superusers(t, app)
+	secret := c.Auth.AuthToken.Secret
+	key := su.GetString("tokenKey") + secret
 	claims := func(overrides jwt.MapClaims) jwt.MapClaims {
-		c := jwt.MapClaims{
-			"id": su.ID, "type": "auth", "collectionId": migrations.SuperusersCollectionID,
+		m := jwt.MapClaims{
+			"id": su.ID(), "type": "auth", "collectionId": migrations.SuperusersCollectionID,
 			"refreshable": true, "exp": now.Add(time.Hour).Unix(),
 		}
 		for k, v := range overrides {
-			c[k] = v
+			m[k] = v
 		}
-		return c
+		return m
 	}
-	secret := superuserSecret(t, app)
-	hs := func(c jwt.MapClaims, key string) string {
-		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(key))
+	hs := func(m jwt.MapClaims, key string) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, m).SignedString([]byte(key))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,43 +177,45 @@ func TestAuthTokens(t *testing.T) {
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	rs256, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, claims(nil)).SignedString(rsaKey)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
-	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, claims(nil)).SignedString([]byte(su.TokenKey + secret))
+	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, claims(nil)).SignedString([]byte(key))
+	fileToken, _ := app.Auth().NewToken(su, core.TokenTypeFile, 0, nil)
 
 	forged := map[string]string{
 		"alg none":           none,
 		"RS256":              rs256,
 		"HS512 with the key": hs512,
-		"wrong secret":       hs(claims(nil), su.TokenKey+"not-the-secret-at-all-xxxxxxxxxxxxxxxxxxxxx"),
-		"expired":            hs(claims(jwt.MapClaims{"exp": now.Add(-time.Second).Unix()}), su.TokenKey+secret),
-		"no exp":             hs(claims(jwt.MapClaims{"exp": nil}), su.TokenKey+secret),
-		"other collection":   hs(claims(jwt.MapClaims{"collectionId": "_pb_users_auth_"}), su.TokenKey+secret),
-		"other type":         hs(claims(jwt.MapClaims{"type": "file"}), su.TokenKey+secret),
-		"unknown id":         hs(claims(jwt.MapClaims{"id": "aaaaaaaaaaaaaaa"}), su.TokenKey+secret),
+		"wrong secret":       hs(claims(nil), su.GetString("tokenKey")+"not-the-secret-at-all-xxxxxxxxxxxxxxxxxxxxx"),
+		"expired":            hs(claims(jwt.MapClaims{"exp": now.Add(-time.Second).Unix()}), key),
+		"no exp":             hs(claims(jwt.MapClaims{"exp": nil}), key),
+		"other collection":   hs(claims(jwt.MapClaims{"collectionId": "_pb_users_auth_"}), key),
+		"other type":         hs(claims(jwt.MapClaims{"type": "file"}), key),
+		"a file token":       fileToken,
+		"unknown id":         hs(claims(jwt.MapClaims{"id": "aaaaaaaaaaaaaaa"}), key),
 		"garbage":            "not.a.jwt",
-		"tampered payload":   tamper(token, su.ID),
+		"tampered payload":   tamper(token, su.ID()),
 	}
 	for name, tok := range forged {
-		if _, _, err := app.Superusers().FindByAuthToken(ctx, tok); err != core.ErrInvalidToken {
+		if _, _, err := app.Auth().FindByAuthToken(ctx, tok); err != core.ErrInvalidToken {
 			t.Errorf("%s: err = %v, want ErrInvalidToken", name, err)
 		}
 	}
 
-	// A token signed correctly is accepted, and dies with the password.
-	if _, _, err := app.Superusers().FindByAuthToken(ctx, hs(claims(nil), su.TokenKey+secret)); err != nil {
+	// A correctly signed token is accepted, and dies with the password.
+	if _, _, err := app.Auth().FindByAuthToken(ctx, hs(claims(nil), key)); err != nil {
 		t.Fatalf("hand-signed valid token: %v", err)
 	}
 	if _, err := app.Superusers().Upsert(ctx, "a@b.co", "Changed12345"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := app.Superusers().FindByAuthToken(ctx, token); err != core.ErrInvalidToken {
+	if _, _, err := app.Auth().FindByAuthToken(ctx, token); err != core.ErrInvalidToken {
 		t.Fatalf("token issued before the password change: %v", err)
 	}
 
 	// Expiry follows the App's clock.
 	su2, _ := app.Superusers().FindByEmail(ctx, "a@b.co")
-	fresh, _ := app.Superusers().NewAuthToken(ctx, su2)
+	fresh, _ := app.Auth().NewAuthToken(su2)
 	clock = func() time.Time { return now.Add(86400*time.Second + time.Minute) }
-	if _, _, err := app.Superusers().FindByAuthToken(ctx, fresh); err != core.ErrInvalidToken {
+	if _, _, err := app.Auth().FindByAuthToken(ctx, fresh); err != core.ErrInvalidToken {
 		t.Fatalf("token past its 86400 s duration: %v", err)
 	}
 }
@@ -215,42 +231,19 @@ func TestInstallToken(t *testing.T) {
 	if err := app.Superusers().VerifyInstallToken(ctx, token); err != nil {
 		t.Fatalf("fresh install token: %v", err)
 	}
-	// It is not an auth token.
-	if _, _, err := app.Superusers().FindByAuthToken(ctx, token); err == nil {
+	if _, _, err := app.Auth().FindByAuthToken(ctx, token); err == nil {
 		t.Fatal("install token accepted as an auth token")
 	}
 	expired, _ := app.Superusers().NewInstallToken(ctx, -time.Second)
 	if err := app.Superusers().VerifyInstallToken(ctx, expired); err == nil {
 		t.Fatal("expired install token accepted")
 	}
-	// Creating the first superuser spends it.
 	if _, err := app.Superusers().Upsert(ctx, "a@b.co", "Secret12345"); err != nil {
 		t.Fatal(err)
 	}
 	if err := app.Superusers().VerifyInstallToken(ctx, token); err == nil {
 		t.Fatal("install token still valid after a superuser exists")
 	}
-}
-
-// superuserSecret reads the _superusers auth token secret from the database,
-// to sign tokens by hand.
-func superuserSecret(t *testing.T, app *core.App) string {
-	t.Helper()
-	var raw core.JSONRaw
-	err := app.DB(context.Background()).Table("_collections").Select("options").
-		Where(`"id" = ?`, migrations.SuperusersCollectionID).Row().Scan(&raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var opts struct {
-		AuthToken struct {
-			Secret string `json:"secret"`
-		} `json:"authToken"`
-	}
-	if err := json.Unmarshal(raw, &opts); err != nil || opts.AuthToken.Secret == "" {
-		t.Fatalf("decode options: %v", err)
-	}
-	return opts.AuthToken.Secret
 }
 
 // tamper swaps the token's payload for one that lives a year, keeping the
