@@ -2,8 +2,6 @@ package apis
 
 import (
 	"net/http"
-	"net/mail"
-	"slices"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/labstack/echo/v4"
@@ -68,36 +66,18 @@ func (h settingsHandlers) testS3(c echo.Context) error {
 	return core.Errorf(core.CodeInvalid, "%s Raw error: \nS3 storage is not supported yet.", msg)
 }
 
-type testEmailInput struct {
-	Email      string `json:"email"`
-	Template   string `json:"template"`
-	Collection string `json:"collection"`
-}
-
-var emailTemplates = []string{"verification", "password-reset", "email-change", "otp", "login-alert"}
-
-// testEmail validates a test-mail request.
-// TODO: send the mail once the mailer exists; until then it is a 400.
+// testEmail renders an auth email template with placeholder values and
+// sends it to the given address: 204, or 400 with field errors or the
+// mailer's raw error.
 func (h settingsHandlers) testEmail(c echo.Context) error {
-	var in testEmailInput
+	var in core.TestEmail
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	fields := map[string]core.FieldError{}
-	if addr, err := mail.ParseAddress(in.Email); in.Email == "" {
-		fields["email"] = core.Required()
-	} else if err != nil || addr.Address != in.Email {
-		fields["email"] = core.FieldError{Code: "validation_is_email", Message: "Must be a valid email address."}
+	if err := h.app.SendTestEmail(c.Request().Context(), in); err != nil {
+		return err
 	}
-	if in.Template == "" {
-		fields["template"] = core.Required()
-	} else if !slices.Contains(emailTemplates, in.Template) {
-		fields["template"] = errInInvalid()
-	}
-	if len(fields) > 0 {
-		return core.Invalid("Failed to send the test email.", fields)
-	}
-	return core.Errorf(core.CodeInvalid, "Failed to send the test email. Raw error: \nEmail sending is not configured.")
+	return c.NoContent(http.StatusNoContent)
 }
 
 func errInInvalid() core.FieldError {

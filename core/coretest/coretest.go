@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/mailer"
 	"github.com/hatchgrid/hatchgrid/core/security"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -42,8 +43,9 @@ func RequireDialect(t testing.TB, name string) {
 type Option func(*setup)
 
 type setup struct {
-	cfg     *core.Config
-	options []core.Option
+	cfg        *core.Config
+	options    []core.Option
+	realMailer bool
 }
 
 // WithConfig lets a test change the configuration before the App is built.
@@ -54,6 +56,26 @@ func WithConfig(fn func(*core.Config)) Option {
 // WithAppOptions passes options to core.New.
 func WithAppOptions(opts ...core.Option) Option {
 	return func(s *setup) { s.options = append(s.options, opts...) }
+}
+
+// WithRealMailer keeps the App's own mail transport, chosen from the
+// settings on each send (SMTP, the log in dev mode, or none), instead of
+// the captured Mailbox.
+func WithRealMailer() Option {
+	return func(s *setup) { s.realMailer = true }
+}
+
+// Mailbox returns the mailbox that captures app's mail: every App from
+// NewApp has one unless built WithRealMailer or given another mailer.
+func Mailbox(t testing.TB, app *core.App) *mailer.Mailbox {
+	t.Helper()
+	if sm, ok := app.MailTransport().(core.SenderMailer); ok {
+		if box, ok := sm.Sender.(*mailer.Mailbox); ok {
+			return box
+		}
+	}
+	t.Fatal("coretest: the app's mail is not captured (built WithRealMailer or with its own mailer)")
+	return nil
 }
 
 // Config returns a test configuration: the embedded defaults (ignoring the
@@ -72,7 +94,8 @@ func Config(t testing.TB) *core.Config {
 	return cfg
 }
 
-// NewApp returns a bootstrapped App, shut down when the test ends.
+// NewApp returns a bootstrapped App, shut down when the test ends. Its
+// mail goes to a Mailbox (see Mailbox and WithRealMailer).
 func NewApp(t testing.TB, opts ...Option) *core.App {
 	t.Helper()
 	s := &setup{cfg: Config(t)}
@@ -83,7 +106,12 @@ func NewApp(t testing.TB, opts ...Option) *core.App {
 	if os.Getenv("HG_TEST_VERBOSE") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	app := core.New(s.cfg, append([]core.Option{core.WithLogger(logger)}, s.options...)...)
+	base := []core.Option{core.WithLogger(logger)}
+	if !s.realMailer {
+		// Before the test's own options, so that its WithMailer wins.
+		base = append(base, core.WithMailer(core.SenderMailer{Sender: mailer.NewMailbox()}))
+	}
+	app := core.New(s.cfg, append(base, s.options...)...)
 	if err := app.Bootstrap(context.Background()); err != nil {
 		t.Fatalf("coretest: bootstrap: %v", err)
 	}

@@ -1,0 +1,172 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
+	"github.com/hatchgrid/hatchgrid/core/mailer/smtptest"
+)
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testMessage(to string) *core.MailMessage {
+	return &core.MailMessage{
+		To:      []mail.Address{{Address: to}},
+		Subject: "Hello",
+		HTML:    `<p>Hi there,</p><p><a href="http://acme.test/x">Open</a></p>`,
+	}
+}
+
+func TestAppMailerFillsSenderAndText(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t)
+	ctx := context.Background()
+	msg := testMessage("a@example.com")
+	if err := app.Mailer().Send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.From.Address != "" || msg.Text != "" {
+		t.Errorf("the caller's message changed: %+v", msg)
+	}
+	got, ok := coretest.Mailbox(t, app).LastTo("a@example.com")
+	if !ok {
+		t.Fatal("nothing captured")
+	}
+	if got.From.Name != "Support" || got.From.Address != "support@example.com" {
+		t.Errorf("from = %+v", got.From)
+	}
+	if got.Text != "Hi there,\n\nOpen (http://acme.test/x)" || got.Subject != "Hello" {
+		t.Errorf("message = %+v", got)
+	}
+
+	// A sender given by the caller is kept.
+	msg.From = mail.Address{Name: "Ops", Address: "ops@acme.test"}
+	msg.Text = "own text"
+	_ = app.Mailer().Send(ctx, msg)
+	if got, _ := coretest.Mailbox(t, app).Last(); got.From.Address != "ops@acme.test" || got.Text != "own text" {
+		t.Errorf("message = %+v", got)
+	}
+	if err := app.Mailer().Send(ctx, &core.MailMessage{Subject: "nobody"}); err == nil {
+		t.Error("a message without recipients was sent")
+	}
+}
+
+func TestWithMailerReplacesTheTransport(t *testing.T) {
+	t.Parallel()
+	var got []*core.MailMessage
+	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithMailer(mailerFunc(func(_ context.Context, m *core.MailMessage) error {
+		got = append(got, m)
+		return nil
+	}))))
+	if err := app.Mailer().Send(context.Background(), testMessage("b@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].From.Address != "support@example.com" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+type mailerFunc func(context.Context, *core.MailMessage) error
+
+func (f mailerFunc) Send(ctx context.Context, m *core.MailMessage) error { return f(ctx, m) }
+
+func TestAppMailerWithoutSMTP(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	app := coretest.NewApp(t, coretest.WithRealMailer(), coretest.WithAppOptions(core.WithLogger(logger)))
+	err := app.Mailer().Send(context.Background(), testMessage("c@example.com"))
+	if !errors.Is(err, core.ErrMailNotConfigured) || core.ErrorCodeOf(err) != core.CodeUnavailable {
+		t.Fatalf("err = %v", err)
+	}
+	if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "SMTP is not configured; email to c@example.com not sent") {
+		t.Errorf("log = %s", out)
+	}
+}
+
+func TestAppMailerLogsInDevMode(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	app := coretest.NewApp(t, coretest.WithRealMailer(), coretest.WithAppOptions(core.WithLogger(logger)),
+		coretest.WithConfig(func(c *core.Config) { c.Dev = true }))
+	if err := app.Mailer().Send(context.Background(), testMessage("d@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	for _, want := range []string{"component=mail", "to=[d@example.com]", "subject=Hello", "Open (http://acme.test/x)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q: %s", want, out)
+		}
+	}
+}
+
+func TestAppMailerUsesSMTPSettings(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.NewServer(t, smtptest.Options{Username: "mailer", Password: "s3cret"})
+	app := coretest.NewApp(t, coretest.WithRealMailer(), coretest.WithConfig(func(c *core.Config) { c.Dev = true }))
+	ctx := context.Background()
+	s := app.Settings()
+	s.SMTP = core.SMTPSettings{Enabled: true, Host: srv.Host(), Port: srv.Port(), Username: "mailer", Password: "s3cret", AuthMethod: "LOGIN", LocalName: "hg.test"}
+	s.Meta.SenderName, s.Meta.SenderAddress = "Hatch", "noreply@hatch.test"
+	if err := app.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Mailer().Send(ctx, testMessage("e@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Last()
+	if got == nil || got.User != "mailer" || got.From != "noreply@hatch.test" || len(got.To) != 1 || got.To[0] != "e@example.com" {
+		t.Fatalf("received %+v", got)
+	}
+	if got.Subject() != "Hello" || !strings.Contains(got.Header("From"), "Hatch") || !strings.HasPrefix(got.Header("User-Agent"), "Hatchgrid/") {
+		t.Errorf("headers: %s", got.Data)
+	}
+	if !strings.Contains(got.Part("text/html"), `<a href="http://acme.test/x">Open</a>`) || !strings.Contains(got.Part("text/plain"), "Open (http://acme.test/x)") {
+		t.Errorf("body: %s", got.Data)
+	}
+
+	// Settings are read on every send: a wrong password now fails...
+	s.SMTP.Password = "wrong"
+	if err := app.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Mailer().Send(ctx, testMessage("e@example.com")); core.ErrorCodeOf(err) != core.CodeUnavailable {
+		t.Fatalf("send with a wrong password = %v", err)
+	}
+	// ...and with SMTP off, dev mode logs instead.
+	s.SMTP.Enabled = false
+	if err := app.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Mailer().Send(ctx, testMessage("e@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("server got %d messages, want 1", n)
+	}
+}
