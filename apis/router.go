@@ -33,6 +33,7 @@ func NewRouter(app *core.App) *echo.Echo {
 		securityHeaders(),
 		bodyLimit(cfg.BodyLimit),
 		loadAuth(app),
+		rateLimit(app),
 	)
 
 	api := e.Group("/api")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/dialect"
+	"github.com/hatchgrid/hatchgrid/core/ratelimit"
 	"github.com/hatchgrid/hatchgrid/migrations"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -45,6 +46,8 @@ type App struct {
 	collections *CollectionService
 	requestLogs *LogService
 	files       fileState
+	rateLimiter ratelimit.Store
+	bruteForce  *BruteForce
 	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
 
 	hooks
@@ -87,6 +90,8 @@ func New(cfg *Config, opts ...Option) *App {
 	}
 	a.collections = newCollectionService(a)
 	a.requestLogs = newLogService(a)
+	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
+	a.bruteForce = newBruteForce(a)
 	return a
 }
 
@@ -113,6 +118,23 @@ func (a *App) Collections() *CollectionService { return a.collections }
 
 // Logs returns the request-log service.
 func (a *App) Logs() *LogService { return a.requestLogs }
+
+// RateLimiter returns the store the request rate limits of
+// settings.rateLimits count in.
+func (a *App) RateLimiter() ratelimit.Store { return a.rateLimiter }
+
+// BruteForce returns the guard of password sign-ins.
+func (a *App) BruteForce() *BruteForce { return a.bruteForce }
+
+// RateLimitSettings returns the current settings.rateLimits without
+// copying them, for the middleware that reads them on every request.
+// Treat the rules as read-only.
+func (a *App) RateLimitSettings() RateLimitsSettings {
+	if s := a.settings.current.Load(); s != nil {
+		return s.RateLimits
+	}
+	return DefaultSettings().RateLimits
+}
 
 // IsBootstrapped reports whether Bootstrap has completed.
 func (a *App) IsBootstrapped() bool { return a.bootstrapped }
