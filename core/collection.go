@@ -46,7 +46,7 @@ type AuthOptions struct {
 	AuthRule                   *string             `json:"authRule"`
 	ManageRule                 *string             `json:"manageRule"`
 	AuthAlert                  json.RawMessage     `json:"authAlert,omitempty"`
-	OAuth2                     json.RawMessage     `json:"oauth2,omitempty"`
+	OAuth2                     OAuth2Options       `json:"oauth2"`
 	PasswordAuth               PasswordAuthOptions `json:"passwordAuth"`
 	MFA                        json.RawMessage     `json:"mfa,omitempty"`
 	OTP                        json.RawMessage     `json:"otp,omitempty"`
@@ -121,7 +121,8 @@ type collectionJSON struct {
 }
 
 // MarshalJSON writes the collection as PocketBase's API does: auth and view
-// options flattened into the object, token secrets left out.
+// options flattened into the object, token and OAuth2 client secrets left
+// out.
 func (c *Collection) MarshalJSON() ([]byte, error) {
 	base := collectionJSON{
 		ID: c.ID, ListRule: c.ListRule, ViewRule: c.ViewRule, CreateRule: c.CreateRule,
@@ -145,6 +146,7 @@ func (c *Collection) MarshalJSON() ([]byte, error) {
 		for _, t := range []*TokenConfig{&public.AuthToken, &public.PasswordResetToken, &public.EmailChangeToken, &public.VerificationToken, &public.FileToken} {
 			t.Secret = ""
 		}
+		public.OAuth2 = public.OAuth2.public()
 		extra = public
 	case c.IsView():
 		extra = map[string]string{"viewQuery": c.ViewQuery}
@@ -179,6 +181,7 @@ type CollectionInput struct {
 	ManageRule optionalRule         `json:"manageRule"`
 	Passwords  *PasswordAuthOptions `json:"passwordAuth"`
 	AuthToken  *TokenConfig         `json:"authToken"`
+	OAuth2     *OAuth2Input         `json:"oauth2"`
 }
 
 // optionalRule tells a rule left out (unchanged) from one set to null
@@ -239,6 +242,9 @@ func (in *CollectionInput) apply(c *Collection) {
 		}
 		if in.AuthToken != nil && in.AuthToken.Duration > 0 {
 			c.Auth.AuthToken.Duration = in.AuthToken.Duration
+		}
+		if in.OAuth2 != nil {
+			c.Auth.OAuth2 = c.Auth.OAuth2.withInput(*in.OAuth2)
 		}
 	}
 }

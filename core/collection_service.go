@@ -173,6 +173,9 @@ func (s *CollectionService) Create(ctx context.Context, in *CollectionInput) (*C
 		c.Auth = newAuthOptions()
 	}
 	in.apply(c)
+	if err := s.app.prepareOAuth2(c); err != nil {
+		return nil, err
+	}
 	if in.ID != nil && *in.ID != "" {
 		c.ID = *in.ID
 		if !collectionNamePattern.MatchString(c.ID) || len(c.ID) > maxNameLength {
@@ -244,6 +247,9 @@ func (s *CollectionService) Update(ctx context.Context, idOrName string, in *Col
 			})
 		}
 		in.apply(c)
+		if err := s.app.prepareOAuth2(c); err != nil {
+			return err
+		}
 		if old.System && !(sameFields(old.Fields, c.Fields) && slices.Equal(old.Indexes, c.Indexes)) {
 			return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
 				"fields": {Code: "validation_system_collection", Message: "The fields and indexes of system collections cannot be changed."},

@@ -83,5 +83,6 @@ func All() []Migration {
 	return []Migration{
 		initData(),
 		initLogs(),
+		externalAuths(),
 	}
 }
