@@ -95,6 +95,11 @@ func toAPIError(err error) apiError {
 		return apiError{Status: status, Message: messageFor(status, msg), Data: data}
 	}
 
+	var mfa *core.MFARequiredError
+	if errors.As(err, &mfa) {
+		return apiError{Status: http.StatusUnauthorized, Message: "Multi-factor authentication required.", Data: map[string]any{}}
+	}
+
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status := he.Code
@@ -129,6 +134,15 @@ func errorHandler(app *core.App) echo.HTTPErrorHandler {
 			)
 		}
 		var writeErr error
+		var mfa *core.MFARequiredError
+		if errors.As(err, &mfa) {
+			// Not an error body: PocketBase answers {"mfaId": ...} with a
+			// 401, and its SDK reads the id from there.
+			if err := c.JSON(http.StatusUnauthorized, map[string]string{"mfaId": mfa.MFAID}); err != nil {
+				app.Logger().Debug("write mfa response", "error", err)
+			}
+			return
+		}
 		if c.Request().Method == http.MethodHead {
 			writeErr = c.NoContent(body.Status)
 		} else {

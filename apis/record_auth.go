@@ -18,6 +18,7 @@ func registerAuthRoutes(g *echo.Group, app *core.App) {
 	g.POST("/collections/:collection/auth-refresh", h.authRefresh)
 	g.POST("/collections/:collection/impersonate/:id", h.impersonate, requireSuperuser)
 	registerOAuth2Routes(g, app)
+	registerAuthFlowRoutes(g, app)
 }
 
 // authCollection returns the auth collection named in the path.
@@ -49,8 +50,44 @@ func (h authHandlers) authWithPassword(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	rec, err := h.app.Auth().AuthWithPassword(ctx, col, formString(form, "identity"), formString(form, "password"), formString(form, "identityField"))
+	identity := col.ID + ":" + formString(form, "identity")
+	rec, err := h.guarded(c, identity, func() (*core.Record, error) {
+		return h.app.Auth().AuthWithPassword(ctx, col, formString(form, "identity"), formString(form, "password"), formString(form, "identityField"))
+	})
 	if err != nil {
+		return err
+	}
+	return h.signIn(c, rec, "password", form)
+}
+
+// guarded runs a credential check under the brute-force guard: too many
+// recent failures for the identity or the client's IP refuse it before
+// any work; a failed check counts one more; a successful one clears the
+// identity's count and is never slowed.
+func (h authHandlers) guarded(c echo.Context, identity string, check func() (*core.Record, error)) (*core.Record, error) {
+	guard, ip := h.app.BruteForce(), c.RealIP()
+	if err := guard.Check(identity, ip); err != nil {
+		return nil, err
+	}
+	rec, err := check()
+	switch {
+	case err == nil:
+		guard.Reset(identity)
+	case core.ErrorCodeOf(err) == core.CodeInvalid:
+		guard.Fail(identity, ip)
+	}
+	return rec, err
+}
+
+// signIn finishes a successful first or second factor: multi-factor
+// authentication may still ask for another method (401 with an mfaId);
+// otherwise the response is a fresh auth token and the record.
+func (h authHandlers) signIn(c echo.Context, rec *core.Record, method string, form map[string]any) error {
+	mfaID := formString(form, "mfaId")
+	if mfaID == "" {
+		mfaID = c.QueryParam("mfaId")
+	}
+	if err := h.app.Auth().CompleteAuth(c.Request().Context(), rec, method, mfaID); err != nil {
 		return err
 	}
 	token, err := h.app.Auth().NewAuthToken(rec)
@@ -129,10 +166,17 @@ func (h authHandlers) authMethods(c echo.Context) error {
 	if fields == nil {
 		fields = []string{}
 	}
+	mfa, otp := col.Auth.MFAOptions(), col.Auth.OTPOptions()
+	duration := func(enabled bool, d int64) int64 {
+		if enabled {
+			return d
+		}
+		return 0
+	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"password": map[string]any{"enabled": pa.Enabled, "identityFields": fields},
 		"oauth2":   h.oauth2Methods(col),
-		"mfa":      map[string]any{"enabled": false, "duration": 0},
-		"otp":      map[string]any{"enabled": false, "duration": 0},
+		"mfa":      map[string]any{"enabled": mfa.Enabled, "duration": duration(mfa.Enabled, mfa.Duration)},
+		"otp":      map[string]any{"enabled": otp.Enabled, "duration": duration(otp.Enabled, otp.Duration)},
 	})
 }

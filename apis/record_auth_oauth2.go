@@ -45,6 +45,13 @@ func (h authHandlers) authWithOAuth2(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mfaID := formString(form, "mfaId")
+	if mfaID == "" {
+		mfaID = c.QueryParam("mfaId")
+	}
+	if err := h.app.Auth().CompleteAuth(c.Request().Context(), res.Record, "oauth2", mfaID); err != nil {
+		return err
+	}
 	token, err := h.app.Auth().NewAuthToken(res.Record)
 	if err != nil {
 		return err

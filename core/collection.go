@@ -181,6 +181,9 @@ type CollectionInput struct {
 	ManageRule optionalRule         `json:"manageRule"`
 	Passwords  *PasswordAuthOptions `json:"passwordAuth"`
 	AuthToken  *TokenConfig         `json:"authToken"`
+	MFA        json.RawMessage      `json:"mfa"`
+	OTP        json.RawMessage      `json:"otp"`
+	AuthAlert  json.RawMessage      `json:"authAlert"`
 	OAuth2     *OAuth2Input         `json:"oauth2"`
 }
 
@@ -246,6 +249,14 @@ func (in *CollectionInput) apply(c *Collection) {
 		if in.OAuth2 != nil {
 			c.Auth.OAuth2 = c.Auth.OAuth2.withInput(*in.OAuth2)
 		}
+		for _, r := range []struct {
+			in  json.RawMessage
+			dst *json.RawMessage
+		}{{in.MFA, &c.Auth.MFA}, {in.OTP, &c.Auth.OTP}, {in.AuthAlert, &c.Auth.AuthAlert}} {
+			if len(r.in) > 0 && string(r.in) != "null" {
+				*r.dst = mergeJSON(*r.dst, r.in)
+			}
+		}
 	}
 }
 
@@ -308,4 +319,24 @@ func authIndexes(c *Collection) []string {
 		fmt.Sprintf("CREATE UNIQUE INDEX `idx_tokenKey_%s` ON `%s` (`tokenKey`)", c.ID, c.Name),
 		fmt.Sprintf("CREATE UNIQUE INDEX `idx_email_%s` ON `%s` (`email`) WHERE `email` != ''", c.ID, c.Name),
 	}
+}
+
+// mergeJSON returns the object base with the keys of patch set over it, so
+// that a partial update ({"enabled": true}) keeps the other settings.
+func mergeJSON(base, patch json.RawMessage) json.RawMessage {
+	var into, from map[string]any
+	if json.Unmarshal(base, &into) != nil || into == nil {
+		into = map[string]any{}
+	}
+	if json.Unmarshal(patch, &from) != nil {
+		return base
+	}
+	for k, v := range from {
+		into[k] = v
+	}
+	out, err := json.Marshal(into)
+	if err != nil {
+		return base
+	}
+	return out
 }

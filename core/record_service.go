@@ -335,6 +335,21 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 	return created, nil
 }
 
+// Matches reports whether the record id of c matches the filter expression
+// for req.
+func (s *RecordService) Matches(ctx context.Context, c *Collection, id, expr string, req *RequestInfo) (bool, error) {
+	cond, args, err := filter.CompileString(expr, newRecordResolver(s.app, c, req), s.app.dialect)
+	if err != nil {
+		return false, Wrap(err, CodeInvalid, "Invalid filter.")
+	}
+	var n int64
+	q := "SELECT COUNT(*) FROM " + quote(c.Name) + " WHERE " + and(quote(c.Name)+`."id" = ?`, cond)
+	if err := s.app.ReadDB(ctx).Raw(q, append([]any{cleanText(id)}, args...)...).Scan(&n).Error; err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
 // checkRule re-reads a written record through the action's rule inside the
 // transaction; PocketBase answers a mismatch with a 400 without details.
 func (s *RecordService) checkRule(ctx context.Context, c *Collection, id, action string, req *RequestInfo) error {

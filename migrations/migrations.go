@@ -84,5 +84,6 @@ func All() []Migration {
 		initData(),
 		initLogs(),
 		externalAuths(),
+		otpsAndMFAs(),
 	}
 }
