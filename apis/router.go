@@ -39,6 +39,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	api := e.Group("/api")
 	registerHealthRoutes(api, app)
 	registerAuthRoutes(api, app)
+	registerInstallRoutes(api, app)
 	registerCollectionRoutes(api, app)
 	registerRecordRoutes(api, app)
 	registerFileRoutes(api, app)
