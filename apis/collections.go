@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/labstack/echo/v4"
 )
 
@@ -20,7 +21,7 @@ func registerCollectionRoutes(g *echo.Group, app *core.App) {
 	h := collectionHandlers{app}
 	// Middleware per route rather than per group: echo's group middleware
 	// would also run on unknown paths below the group and turn 404s into 401s.
-	su := requireSuperuser
+	su := requireAdmin(app, authz.AdminSchema)
 	g.GET("/collections", h.list, su)
 	g.POST("/collections", h.create, su)
 	g.GET("/collections/meta/scaffolds", h.scaffolds, su)

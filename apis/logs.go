@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/labstack/echo/v4"
 )
 
@@ -11,9 +12,10 @@ type logHandlers struct{ app *core.App }
 
 func registerLogRoutes(g *echo.Group, app *core.App) {
 	h := logHandlers{app}
-	g.GET("/logs", h.list, requireSuperuser)
-	g.GET("/logs/stats", h.stats, requireSuperuser)
-	g.GET("/logs/:id", h.view, requireSuperuser)
+	guard := requireAdmin(app, authz.AdminLogs)
+	g.GET("/logs", h.list, guard)
+	g.GET("/logs/stats", h.stats, guard)
+	g.GET("/logs/:id", h.view, guard)
 }
 
 func (h logHandlers) list(c echo.Context) error {

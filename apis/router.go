@@ -46,6 +46,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerBatchRoutes(api, app)
 	registerSettingsRoutes(api, app)
 	registerLogRoutes(api, app)
+	registerPolicyRoutes(api, app)
 	for _, p := range app.Plugins() {
 		if rp, ok := p.(RouteProvider); ok {
 			rp.Routes(api)

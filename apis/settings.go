@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/labstack/echo/v4"
 )
 
@@ -11,7 +12,7 @@ type settingsHandlers struct{ app *core.App }
 
 func registerSettingsRoutes(g *echo.Group, app *core.App) {
 	h := settingsHandlers{app}
-	su := requireSuperuser
+	su := requireAdmin(app, authz.AdminSettings)
 	g.GET("/settings", h.list, su)
 	g.PATCH("/settings", h.update, su)
 	g.POST("/settings/test/s3", h.testS3, su)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/dialect"
 	"github.com/hatchgrid/hatchgrid/core/ratelimit"
 	"github.com/hatchgrid/hatchgrid/migrations"
@@ -49,6 +50,7 @@ type App struct {
 	rateLimiter ratelimit.Store
 	bruteForce  *BruteForce
 	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
+	authz       *authz.Enforcer
 
 	hooks
 
@@ -162,6 +164,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		if err := a.collections.Reload(e.Context); err != nil {
+			return err
+		}
+		if err := a.openAuthz(); err != nil {
 			return err
 		}
 		if err := a.openFiles(); err != nil {

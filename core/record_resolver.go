@@ -158,6 +158,9 @@ func lower(v filter.Value, modifier string, r *recordResolver) filter.Value {
 
 // auth resolves @request.auth.<field>[.<relation path>].
 func (r *recordResolver) auth(path, modifier string) (filter.Value, error) {
+	if path == "roles" && !r.authHasField(path) {
+		return r.authRoles(modifier)
+	}
 	parts := strings.Split(path, ".")
 	if r.req.Auth == nil {
 		// A guest: every @request.auth.* is empty.
@@ -226,7 +229,9 @@ func (r *recordResolver) goValue(v any, modifier string) (filter.Value, error) {
 		case "each":
 			// A set of literal values: a VALUES list the comparison ranges over.
 			if len(list) == 0 {
-				return filter.Value{SQL: "NULL", Multi: &filter.Multi{From: "WHERE 1 = 0"}}, nil
+				// No rows; the value is typed so that PostgreSQL can type
+				// the parameter it is compared with.
+				return filter.Value{SQL: "CAST(NULL AS TEXT)", Type: filter.TypeText, Multi: &filter.Multi{From: "WHERE 1 = 0"}}, nil
 			}
 			alias := r.nextAlias()
 			rows := make([]string, len(list))

@@ -34,12 +34,16 @@ func errNotFound() error {
 	return &Error{Code: CodeNotFound, Message: "The requested resource wasn't found."}
 }
 
-// ruleCondition compiles the rule of action for req. It returns ok=false
-// when the rule denies everyone but superusers; an empty condition means
-// no restriction.
+// ruleCondition passes req through both access gates for action on c:
+// Casbin must allow the action (a 403 otherwise), then the rule is
+// compiled; a null rule lets only superusers in, and an empty condition
+// means no restriction.
 func (s *RecordService) ruleCondition(c *Collection, action string, req *RequestInfo) (string, []any, error) {
 	if req != nil && req.IsSuperuser {
 		return "", nil, nil
+	}
+	if err := s.app.authorizeRecords(c, action, req); err != nil {
+		return "", nil, err
 	}
 	rule := c.Rule(action)
 	if rule == nil {
@@ -285,6 +289,9 @@ func (s *RecordService) findWithRule(ctx context.Context, c *Collection, id, act
 func (s *RecordService) Create(ctx context.Context, c *Collection, body map[string]any, req *RequestInfo) (*Record, error) {
 	if c.IsView() {
 		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
+	}
+	if err := s.app.authorizeRecords(c, "create", req); err != nil {
+		return nil, err
 	}
 	if !isSuperuser(req) && c.CreateRule == nil {
 		return nil, errOnlySuperusers()

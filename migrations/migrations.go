@@ -85,5 +85,6 @@ func All() []Migration {
 		initLogs(),
 		externalAuths(),
 		otpsAndMFAs(),
+		casbin(),
 	}
 }

@@ -65,6 +65,16 @@ type Resolver interface {
 	Resolve(identifier string) (Value, error)
 }
 
+// FunctionResolver is a Resolver that also gives functions, such as
+// @can('posts', 'update'), their meaning. The compiler hands it the
+// function's name and its arguments as parsed (identifiers, text, numbers)
+// and uses the value it returns like any other operand; with a plain
+// Resolver every function is invalid.
+type FunctionResolver interface {
+	Resolver
+	ResolveFunction(name string, args []Operand) (Value, error)
+}
+
 // Dialect is what the compiler needs from the SQL dialect.
 type Dialect interface {
 	// Like is a case-insensitive LIKE of expr against pattern, both SQL
@@ -147,6 +157,9 @@ func (c *compiler) operand(o Operand) (Value, error) {
 		}
 		return c.r.Resolve(o.Value)
 	case Function:
+		if fr, ok := c.r.(FunctionResolver); ok {
+			return fr.ResolveFunction(o.Value, o.Args)
+		}
 		return Value{}, fmt.Errorf("%w: unsupported function %s()", ErrInvalid, o.Value)
 	}
 	return Value{}, fmt.Errorf("%w: unknown operand", ErrInvalid)
