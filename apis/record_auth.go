@@ -90,6 +90,7 @@ func (h authHandlers) signIn(c echo.Context, rec *core.Record, method string, fo
 	if err := h.app.Auth().CompleteAuth(c.Request().Context(), rec, method, mfaID); err != nil {
 		return err
 	}
+	h.noteSignIn(c, rec)
 	token, err := h.app.Auth().NewAuthToken(rec)
 	if err != nil {
 		return err
@@ -179,4 +180,12 @@ func (h authHandlers) authMethods(c echo.Context) error {
 		"mfa":      map[string]any{"enabled": mfa.Enabled, "duration": duration(mfa.Enabled, mfa.Duration)},
 		"otp":      map[string]any{"enabled": otp.Enabled, "duration": duration(otp.Enabled, otp.Duration)},
 	})
+}
+
+// noteSignIn records the device of a completed sign-in (and sends a login
+// alert for a new one); a failure there never blocks the sign-in.
+func (h authHandlers) noteSignIn(c echo.Context, rec *core.Record) {
+	if err := h.app.Auth().NoteSignIn(c.Request().Context(), rec, c.RealIP(), c.Request().UserAgent()); err != nil {
+		h.app.Logger().Warn("record sign-in origin", "record", rec.ID(), "error", err.Error())
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
@@ -179,4 +181,37 @@ func TestBruteForceGuard(t *testing.T) {
 	}
 	e.run(t, []scenario{{name: "the right password is refused while limited", method: "POST", path: "/api/collections/users/auth-with-password",
 		body: `{"identity":"ann@example.com","password":"Secret12345"}`, wantStatus: 429}})
+}
+
+func TestLoginAlert(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t)
+	e := newEnv(t, app)
+	box := coretest.Mailbox(t, app)
+	mustCollection(t, app, `{"name":"users","type":"auth","createRule":""}`)
+	e.do(scenario{method: "POST", path: "/api/collections/users/records", body: `{"email":"ann@example.com","password":"Secret12345","passwordConfirm":"Secret12345"}`})
+
+	signIn := func(agent string) {
+		t.Helper()
+		rec := e.do(scenario{method: "POST", path: "/api/collections/users/auth-with-password",
+			body: `{"identity":"ann@example.com","password":"Secret12345"}`, headers: map[string]string{"User-Agent": agent}})
+		if rec.Code != 200 {
+			t.Fatalf("sign in: %d %s", rec.Code, rec.Body.String())
+		}
+	}
+	signIn("laptop")
+	signIn("laptop")
+	time.Sleep(100 * time.Millisecond)
+	if box.Len() != 0 {
+		t.Fatalf("%d mails after sign-ins from one device, want none", box.Len())
+	}
+	signIn("phone")
+	deadline := time.Now().Add(5 * time.Second)
+	for box.Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	m, ok := box.LastTo("ann@example.com")
+	if !ok || !strings.Contains(m.HTML, "phone") {
+		t.Fatalf("no login alert naming the new device: %v %+v", ok, m)
+	}
 }

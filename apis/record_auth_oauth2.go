@@ -52,6 +52,7 @@ func (h authHandlers) authWithOAuth2(c echo.Context) error {
 	if err := h.app.Auth().CompleteAuth(c.Request().Context(), res.Record, "oauth2", mfaID); err != nil {
 		return err
 	}
+	h.noteSignIn(c, res.Record)
 	token, err := h.app.Auth().NewAuthToken(res.Record)
 	if err != nil {
 		return err

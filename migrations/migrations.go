@@ -86,5 +86,6 @@ func All() []Migration {
 		externalAuths(),
 		otpsAndMFAs(),
 		casbin(),
+		authOrigins(),
 	}
 }
