@@ -170,7 +170,8 @@ func TestLogsRoutes(t *testing.T) {
 			},
 		},
 		{name: "bad perPage", path: "/api/logs?perPage=abc", token: "superuser", wantStatus: 400},
-		{name: "filter not yet supported", path: "/api/logs?filter=level>0", token: "superuser", wantStatus: 400},
+		{name: "filter", path: "/api/logs?filter=" + urlq("data.status = 400"), token: "superuser", wantStatus: 200, wantContent: []string{`"totalItems":1`}},
+		{name: "bad filter", path: "/api/logs?filter=" + urlq("nope = 1"), token: "superuser", wantStatus: 400},
 		{name: "stats", path: "/api/logs/stats", token: "superuser", wantStatus: 200, wantContent: []string{`"total":3`}},
 		{name: "view missing", path: "/api/logs/nope", token: "superuser", wantStatus: 404, wantContent: []string{"The requested resource wasn't found."}},
 	})

@@ -37,10 +37,10 @@ func (h collectionHandlers) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.QueryParam("filter") != "" {
-		return errUnsupportedFilter()
+	all, err := h.app.Collections().Filter(c.Request().Context(), c.QueryParam("filter"))
+	if err != nil {
+		return err
 	}
-	all := h.app.Collections().All()
 	if err := sortCollections(all, c.QueryParam("sort")); err != nil {
 		return err
 	}

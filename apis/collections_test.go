@@ -66,3 +66,17 @@ func TestCollectionsAPI(t *testing.T) {
 		},
 	})
 }
+
+func TestCollectionsListFilter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, coretest.NewApp(t))
+	mustCollection(t, e.app, `{"name":"posts"}`)
+	mustCollection(t, e.app, `{"name":"people","type":"auth"}`)
+	e.run(t, []scenario{
+		{name: "by type", path: "/api/collections?filter=" + urlq("type = 'auth' && system = false"), token: "superuser", wantStatus: 200,
+			wantContent: []string{`"totalItems":1`, `"name":"people"`}},
+		{name: "by name", path: "/api/collections?filter=" + urlq("name ~ 'pos'"), token: "superuser", wantStatus: 200,
+			wantContent: []string{`"totalItems":1`, `"name":"posts"`}},
+		{name: "bad filter", path: "/api/collections?filter=" + urlq("fields = 1"), token: "superuser", wantStatus: 400},
+	})
+}

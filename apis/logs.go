@@ -19,11 +19,12 @@ func registerLogRoutes(g *echo.Group, app *core.App) {
 }
 
 func (h logHandlers) list(c echo.Context) error {
-	params, err := listParams(c)
+	params, err := pagingParams(c)
 	if err != nil {
 		return err
 	}
-	result, err := h.app.Logs().List(c.Request().Context(), params)
+	q := core.LogQuery{ListParams: params, Filter: c.QueryParam("filter"), Sort: c.QueryParam("sort")}
+	result, err := h.app.Logs().List(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -39,31 +40,9 @@ func (h logHandlers) view(c echo.Context) error {
 }
 
 func (h logHandlers) stats(c echo.Context) error {
-	if c.QueryParam("filter") != "" {
-		return errUnsupportedFilter()
-	}
-	stats, err := h.app.Logs().Stats(c.Request().Context())
+	stats, err := h.app.Logs().Stats(c.Request().Context(), c.QueryParam("filter"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, stats)
-}
-
-// listParams reads the paging parameters of a logs list. Filtering and
-// sorting arrive with the filter language.
-func listParams(c echo.Context) (core.ListParams, error) {
-	p, err := pagingParams(c)
-	if err != nil {
-		return p, err
-	}
-	if c.QueryParam("filter") != "" || c.QueryParam("sort") != "" {
-		return p, errUnsupportedFilter()
-	}
-	return p, nil
-}
-
-// errUnsupportedFilter is returned until the filter language lands; a
-// request that asks to filter must not silently get everything.
-func errUnsupportedFilter() error {
-	return core.Errorf(core.CodeInvalid, "Filtering and sorting are not supported on this route yet.")
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/core/filter"
 	"github.com/hatchgrid/hatchgrid/core/security"
 	"gorm.io/gorm"
 )
@@ -257,22 +259,99 @@ func (s *LogService) Flush(ctx context.Context) error {
 	}
 }
 
-// List returns one page of logs, newest first.
-func (s *LogService) List(ctx context.Context, p ListParams) (*ListResult[*Log], error) {
-	p = NormalizePaging(p)
-	db := s.app.LogsReadDB(ctx).Model(&Log{})
+// LogQuery is a logs list request: paging plus PocketBase's filter and
+// sort over id, created, level, message and data.<path>.
+type LogQuery struct {
+	ListParams
+	Filter string
+	Sort   string
+}
+
+// List returns one page of logs, newest first unless q.Sort says otherwise.
+func (s *LogService) List(ctx context.Context, q LogQuery) (*ListResult[*Log], error) {
+	p := NormalizePaging(q.ListParams)
+	where, args, err := s.where(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	order := `"created" DESC, "id" DESC`
+	if strings.TrimSpace(q.Sort) != "" {
+		if order, err = s.order(q.Sort); err != nil {
+			return nil, err
+		}
+	}
 	result := &ListResult[*Log]{Page: p.Page, PerPage: p.PerPage, TotalItems: -1, TotalPages: -1, Items: []*Log{}}
 	if !p.SkipTotal {
 		var total int64
-		if err := db.Count(&total).Error; err != nil {
+		if err := s.app.LogsReadDB(ctx).Model(&Log{}).Where(where, args...).Count(&total).Error; err != nil {
 			return nil, err
 		}
 		result.TotalItems = int(total)
 		result.TotalPages = int((total + int64(p.PerPage) - 1) / int64(p.PerPage))
 	}
-	err := s.app.LogsReadDB(ctx).Order(`"created" DESC, "id" DESC`).
+	err = s.app.LogsReadDB(ctx).Where(where, args...).Order(order).
 		Limit(p.PerPage).Offset((p.Page - 1) * p.PerPage).Find(&result.Items).Error
 	return result, err
+}
+
+// logResolver resolves the identifiers logs can be filtered and sorted by.
+type logResolver struct{ app *App }
+
+func (r logResolver) Resolve(ident string) (filter.Value, error) {
+	switch ident {
+	case "id", "created", "message":
+		return filter.Value{SQL: quote(ident), Type: filter.TypeText, NotNull: true}, nil
+	case "level":
+		return filter.Value{SQL: quote(ident), Type: filter.TypeNumber, NotNull: true}, nil
+	}
+	if rest, ok := strings.CutPrefix(ident, "data."); ok && rest != "" {
+		keys := strings.Split(rest, ".")
+		for _, k := range keys {
+			if !pathPartPattern.MatchString(k) {
+				return filter.Value{}, invalidf("invalid log field %q", ident)
+			}
+		}
+		sql, asText := r.app.dialect.JSONExtract(quote("data"), keys)
+		v := filter.Value{SQL: sql, Type: filter.TypeUnknown}
+		if asText {
+			v.Type = filter.TypeText
+		}
+		return v, nil
+	}
+	return filter.Value{}, invalidf("unknown log field %q", ident)
+}
+
+// where compiles a logs filter; an empty one matches everything.
+func (s *LogService) where(expr string) (string, []any, error) {
+	if strings.TrimSpace(expr) == "" {
+		return "1 = 1", nil, nil
+	}
+	sql, args, err := filter.CompileString(expr, logResolver{s.app}, s.app.dialect)
+	if err != nil {
+		return "", nil, Wrap(err, CodeInvalid, "Invalid filter format.")
+	}
+	return sql, args, nil
+}
+
+// order compiles a logs sort string.
+func (s *LogService) order(sort string) (string, error) {
+	var parts []string
+	for _, key := range strings.Split(sort, ",") {
+		key = strings.TrimSpace(key)
+		dir := " ASC"
+		switch {
+		case strings.HasPrefix(key, "-"):
+			dir, key = " DESC", key[1:]
+		case strings.HasPrefix(key, "+"):
+			key = key[1:]
+		}
+		v, err := logResolver{s.app}.Resolve(key)
+		if err != nil {
+			return "", Wrap(err, CodeInvalid, "Invalid sort field.")
+		}
+		parts = append(parts, v.SQL+dir)
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 // FindByID returns one log.
@@ -287,9 +366,13 @@ func (s *LogService) FindByID(ctx context.Context, id string) (*Log, error) {
 
 // Stats counts logs per hour, oldest first. Dates are stored as
 // "YYYY-MM-DD HH:MM:SS.mmmZ" text, so the hour is a prefix on both dialects.
-func (s *LogService) Stats(ctx context.Context) ([]LogStat, error) {
+func (s *LogService) Stats(ctx context.Context, filterExpr string) ([]LogStat, error) {
+	where, args, err := s.where(filterExpr)
+	if err != nil {
+		return nil, err
+	}
 	stats := []LogStat{}
-	err := s.app.LogsReadDB(ctx).Model(&Log{}).
+	err = s.app.LogsReadDB(ctx).Model(&Log{}).Where(where, args...).
 		Select(`SUBSTR("created", 1, 13) || ':00:00.000Z' AS "date", COUNT("id") AS "total"`).
 		Group(`SUBSTR("created", 1, 13)`).Order(`"date" ASC`).Scan(&stats).Error
 	return stats, err

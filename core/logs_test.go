@@ -3,7 +3,9 @@ package core_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ func TestRequestLogsStoredListedAndPruned(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	page, err := app.Logs().List(ctx, core.ListParams{Page: 1, PerPage: 2})
+	page, err := app.Logs().List(ctx, core.LogQuery{ListParams: core.ListParams{Page: 1, PerPage: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestRequestLogsStoredListedAndPruned(t *testing.T) {
 		t.Fatal("authId stored although logs.logAuthId is off")
 	}
 
-	skip, err := app.Logs().List(ctx, core.ListParams{Page: 3, PerPage: 2, SkipTotal: true})
+	skip, err := app.Logs().List(ctx, core.LogQuery{ListParams: core.ListParams{Page: 3, PerPage: 2, SkipTotal: true}})
 	if err != nil || skip.TotalItems != -1 || len(skip.Items) != 2 {
 		t.Fatalf("skipTotal page = %+v, %v", skip, err)
 	}
@@ -63,7 +65,7 @@ func TestRequestLogsStoredListedAndPruned(t *testing.T) {
 		t.Fatalf("FindByID(missing): %v", err)
 	}
 
-	stats, err := app.Logs().Stats(ctx)
+	stats, err := app.Logs().Stats(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestRequestLogsFollowSettings(t *testing.T) {
 	if err := app.Logs().Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	page, err := app.Logs().List(ctx, core.ListParams{})
+	page, err := app.Logs().List(ctx, core.LogQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,55 @@ func TestRequestLogsFollowSettings(t *testing.T) {
 	}
 	app.Logs().AddRequest(&core.RequestLog{Method: "GET", URL: "/off", Level: slog.LevelError, Time: time.Now()})
 	_ = app.Logs().Flush(ctx)
-	if page, _ := app.Logs().List(ctx, core.ListParams{}); page.TotalItems != 1 {
+	if page, _ := app.Logs().List(ctx, core.LogQuery{}); page.TotalItems != 1 {
 		t.Fatalf("a log was stored with logs.maxDays = 0")
+	}
+}
+
+func TestLogsFilterAndSort(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for i, status := range []int{200, 404, 500, 200} {
+		level := slog.LevelInfo
+		if status >= 400 {
+			level = slog.LevelError
+		}
+		app.Logs().AddRequest(&core.RequestLog{Method: "GET", URL: fmt.Sprintf("/api/x/%d", i), Status: status, Level: level, Time: now.Add(time.Duration(i) * time.Second)})
+	}
+	if err := app.Logs().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		filter, sort string
+		want         []string
+	}{
+		{"level > 0", "created", []string{"GET /api/x/1", "GET /api/x/2"}},
+		{"data.status = 200", "-created", []string{"GET /api/x/3", "GET /api/x/0"}},
+		{"message ~ 'x/2' || data.status >= 500", "", []string{"GET /api/x/2"}},
+		{"", "message", []string{"GET /api/x/0", "GET /api/x/1", "GET /api/x/2", "GET /api/x/3"}},
+	}
+	for _, c := range cases {
+		page, err := app.Logs().List(ctx, core.LogQuery{Filter: c.filter, Sort: c.sort})
+		if err != nil {
+			t.Fatalf("%q: %v", c.filter, err)
+		}
+		var got []string
+		for _, l := range page.Items {
+			got = append(got, l.Message)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("filter %q sort %q: %v, want %v", c.filter, c.sort, got, c.want)
+		}
+	}
+	for _, bad := range []core.LogQuery{{Filter: "nope = 1"}, {Filter: "level >"}, {Sort: "nope"}, {Filter: "data.a b = 1"}} {
+		if _, err := app.Logs().List(ctx, bad); core.ErrorCodeOf(err) != core.CodeInvalid {
+			t.Errorf("%+v: err = %v, want a 400", bad, err)
+		}
+	}
+	stats, err := app.Logs().Stats(ctx, "level > 0")
+	if err != nil || len(stats) == 0 || stats[0].Total != 2 {
+		t.Fatalf("filtered stats = %+v, %v", stats, err)
 	}
 }
