@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 )
 
@@ -224,3 +226,24 @@ var (
 	_ core.Plugin        = panicPlugin{}
 	_ apis.RouteProvider = panicPlugin{}
 )
+
+func TestUnavailableDependencyIs503(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(downPlugin{})))
+	e := newEnv(t, app)
+	e.run(t, []scenario{
+		{name: "database restarting", path: "/api/test/down", wantStatus: 503,
+			wantContent: []string{"The service is temporarily unavailable."}, notContent: []string{"57P01", "terminating"}},
+	})
+}
+
+// downPlugin answers with the error a PostgreSQL restart gives.
+type downPlugin struct{}
+
+func (downPlugin) Name() string                 { return "down" }
+func (downPlugin) Register(app *core.App) error { return nil }
+func (downPlugin) Routes(g *echo.Group) {
+	g.GET("/test/down", func(c echo.Context) error {
+		return fmt.Errorf("list records: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
+	})
+}

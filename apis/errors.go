@@ -110,9 +110,15 @@ func toAPIError(err error) apiError {
 		return apiError{Status: status, Message: messageFor(status, ""), Data: map[string]any{}}
 	}
 
+	status := http.StatusInternalServerError
+	if core.IsUnavailable(err) {
+		// The database is down or overloaded: tell clients to retry
+		// rather than that something is broken.
+		status = http.StatusServiceUnavailable
+	}
 	return apiError{
-		Status:  http.StatusInternalServerError,
-		Message: messageFor(http.StatusInternalServerError, ""),
+		Status:  status,
+		Message: messageFor(status, ""),
 		Data:    map[string]any{},
 	}
 }
