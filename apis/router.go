@@ -20,9 +20,9 @@ func NewRouter(app *core.App) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(app)
-	// Client IPs come from the connection only; proxy headers are not
-	// trusted unless configured.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// Client IPs come from the connection unless settings.trustedProxy
+	// names the headers of a proxy in front.
+	e.IPExtractor = realIP(app)
 
 	cfg := app.Config().Server
 	e.Use(
