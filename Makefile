@@ -8,7 +8,7 @@ PG_URL        ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BIN           := bin/hatchgrid
 LDFLAGS       := -s -w -X github.com/hatchgrid/hatchgrid/core.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps clean
+.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps bench clean
 
 all: build
 
@@ -43,6 +43,13 @@ sdk-deps:
 
 test-sdk: sdk-deps
 	cd tests/sdk && HG_TEST_POSTGRES_URL='$(PG_URL)' npm test
+
+# Load benchmarks against a real server on 127.0.0.1, both dialects; one
+# JSON line per scenario (see bench/README.md).
+BENCH_FLAGS ?= -duration 10s -records 20000
+bench: build
+	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect sqlite $(BENCH_FLAGS)
+	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect postgres -pg-url '$(PG_URL)' $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin
