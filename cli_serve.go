@@ -51,6 +51,9 @@ func (h *Hatchgrid) serve(parent context.Context, cfg *core.Config) error {
 	if err := app.Bootstrap(ctx); err != nil {
 		return err
 	}
+	if err := app.StartWorkers(ctx); err != nil {
+		return err
+	}
 
 	err := apis.Serve(ctx, app, apis.ServeOptions{
 		OnListen: func(addr net.Addr) { h.printBanner(ctx, app, addr) },
@@ -68,7 +71,15 @@ func (h *Hatchgrid) printBanner(ctx context.Context, app *core.App, addr net.Add
 	fmt.Fprintf(h.stdout, "├─ REST API:  %s/api/\n", base)
 	fmt.Fprintf(h.stdout, "├─ Dashboard: %s/_/\n", base)
 	fmt.Fprintf(h.stdout, "├─ Database:  %s\n", app.Dialect().Name())
-	fmt.Fprintf(h.stdout, "└─ Data dir:  %s\n", app.Config().DataDir)
+	fmt.Fprintf(h.stdout, "├─ Data dir:  %s\n", app.Config().DataDir)
+	jobs := app.Jobs().Status()
+	if jobs.Mode == core.JobsModeRedis {
+		fmt.Fprintf(h.stdout, "└─ Jobs:      Redis, %d workers\n", jobs.Concurrency)
+	} else {
+		fmt.Fprintf(h.stdout, "└─ Jobs:      embedded, %d workers (no Redis: the queue is saved to the data dir every %s;\n",
+			jobs.Concurrency, app.Config().Jobs.SnapshotInterval)
+		fmt.Fprintf(h.stdout, "              a crash can lose up to that much queue state; set HG_REDIS_URL in production)\n")
+	}
 
 	n, err := app.Superusers().Count(ctx)
 	if err != nil || n > 0 {

@@ -51,6 +51,8 @@ type App struct {
 	bruteForce  *BruteForce
 	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
+	jobs        *JobService
+	cron        *CronService
 
 	hooks
 
@@ -84,6 +86,8 @@ func New(cfg *Config, opts ...Option) *App {
 		clock:      time.Now,
 		migrations: migrations.All(),
 	}
+	a.jobs = &JobService{app: a}
+	a.cron = &CronService{app: a}
 	for _, opt := range opts {
 		opt(a)
 	}
@@ -170,6 +174,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		if err := a.openFiles(); err != nil {
+			return err
+		}
+		if err := a.jobs.openJobs(e.Context); err != nil {
 			return err
 		}
 		a.requestLogs.start()
@@ -261,6 +268,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	a.shutdownOnce.Do(func() {
 		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
+			a.jobs.closeJobs(e.Context)
 			a.requestLogs.stop(e.Context)
 			a.closeFiles()
 			a.closeDBs()

@@ -38,6 +38,7 @@ type Config struct {
 	EncryptionKey string         `koanf:"encryption_key"`
 	Database      DatabaseConfig `koanf:"database"`
 	Redis         RedisConfig    `koanf:"redis"`
+	Jobs          JobsConfig     `koanf:"jobs"`
 	Log           LogConfig      `koanf:"log"`
 	Server        ServerConfig   `koanf:"server"`
 }
@@ -56,6 +57,22 @@ type DatabaseConfig struct {
 // Hatchgrid in embedded mode.
 type RedisConfig struct {
 	URL string `koanf:"url"`
+}
+
+// JobsConfig tunes the background job workers (see App.Jobs).
+type JobsConfig struct {
+	// Concurrency is how many jobs this instance runs at once; 0 means
+	// the number of CPUs.
+	Concurrency int `koanf:"concurrency"`
+	// PollInterval is how often an idle worker looks for new jobs and how
+	// often due scheduled and retried jobs are moved to their queue.
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// OutboxInterval is how often the outbox is swept for rows that were
+	// not dispatched right after their commit.
+	OutboxInterval time.Duration `koanf:"outbox_interval"`
+	// SnapshotInterval is how often embedded mode saves its queue to the
+	// data dir; a crash loses at most this much queue state.
+	SnapshotInterval time.Duration `koanf:"snapshot_interval"`
 }
 
 // LogConfig controls the process log and the stored request logs.
@@ -256,6 +273,7 @@ func (c *Config) validate() error {
 		{"database.conn_max_lifetime", int64(c.Database.ConnMaxLifetime)},
 		{"database.statement_timeout", int64(c.Database.StatementTimeout)},
 		{"database.busy_timeout", int64(c.Database.BusyTimeout)},
+		{"jobs.concurrency", int64(c.Jobs.Concurrency)},
 		{"server.read_header_timeout", int64(c.Server.ReadHeaderTimeout)},
 		{"server.read_timeout", int64(c.Server.ReadTimeout)},
 		{"server.write_timeout", int64(c.Server.WriteTimeout)},
@@ -264,6 +282,14 @@ func (c *Config) validate() error {
 	for _, v := range nonNegative {
 		if v.n < 0 {
 			return &ConfigError{Key: v.key, Reason: "must not be negative"}
+		}
+	}
+	for key, d := range map[string]time.Duration{
+		"jobs.poll_interval": c.Jobs.PollInterval, "jobs.outbox_interval": c.Jobs.OutboxInterval,
+		"jobs.snapshot_interval": c.Jobs.SnapshotInterval,
+	} {
+		if d <= 0 {
+			return &ConfigError{Key: key, Reason: "must be positive"}
 		}
 	}
 	if c.Server.ShutdownTimeout <= 0 {

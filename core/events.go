@@ -98,3 +98,14 @@ type RecordRequestEvent struct {
 
 // Tags implements hook.Tagger: the collection's id and name.
 func (e *RecordRequestEvent) Tags() []string { return []string{e.Collection.ID, e.Collection.Name} }
+
+// JobEvent is the event of OnJobRun.
+type JobEvent struct {
+	hook.Event
+	App     *App
+	Context context.Context
+	Job     *Job
+}
+
+// Tags implements hook.Tagger: a job event is tagged with the job type.
+func (e *JobEvent) Tags() []string { return []string{e.Job.Type} }

@@ -31,6 +31,14 @@ type HealthReport struct {
 	Database ComponentHealth `json:"database"`
 	Logs     ComponentHealth `json:"logsDatabase"`
 	Redis    ComponentHealth `json:"redis"`
+	Jobs     JobsHealth      `json:"jobs"`
+}
+
+// JobsHealth is the state of the job queue and this instance's workers.
+// Kind is the mode, "redis" or "embedded".
+type JobsHealth struct {
+	ComponentHealth
+	JobsStatus
 }
 
 // Health checks every dependency, each within timeout.
@@ -42,11 +50,12 @@ func (a *App) Health(ctx context.Context, timeout time.Duration) HealthReport {
 		r.Logs.Kind = a.dialect.Name() + " (shared with data)"
 	}
 	r.Redis = a.checkRedis(ctx, timeout)
+	r.Jobs = a.checkJobs(ctx, timeout)
 
 	switch {
 	case r.Database.Status != HealthOK:
 		r.Status = HealthDown
-	case r.Logs.Status != HealthOK || r.Redis.Status != HealthOK:
+	case r.Logs.Status != HealthOK || r.Redis.Status != HealthOK || r.Jobs.Status != HealthOK:
 		r.Status = HealthDegraded
 	}
 	return r
@@ -81,6 +90,20 @@ func (a *App) checkRedis(ctx context.Context, timeout time.Duration) ComponentHe
 	defer cancel()
 	start := time.Now()
 	err := a.redis.Ping(ctx).Err()
+	h.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		h.Status, h.Error = HealthDown, err.Error()
+	}
+	return h
+}
+
+func (a *App) checkJobs(ctx context.Context, timeout time.Duration) JobsHealth {
+	st := a.jobs.Status()
+	h := JobsHealth{ComponentHealth: ComponentHealth{Status: HealthOK, Kind: st.Mode}, JobsStatus: st}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	err := a.jobs.ping(ctx)
 	h.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		h.Status, h.Error = HealthDown, err.Error()

@@ -25,6 +25,8 @@ type hooks struct {
 	onRecordCreateRequest hook.Hook[*RecordRequestEvent]
 	onRecordUpdateRequest hook.Hook[*RecordRequestEvent]
 	onRecordDeleteRequest hook.Hook[*RecordRequestEvent]
+
+	onJobRun hook.Hook[*JobEvent]
 }
 
 // OnBootstrap fires when Bootstrap runs. Code before e.Next() runs before the
@@ -139,6 +141,16 @@ func (a *App) OnRecordUpdateRequest(tags ...string) *hook.TaggedHook[*RecordRequ
 // before the delete starts.
 func (a *App) OnRecordDeleteRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
 	return hook.NewTaggedHook(&a.onRecordDeleteRequest, tags...)
+}
+
+// OnJobRun fires around every run of a job on this instance's workers
+// (and of inline jobs), outside any transaction. Code before e.Next()
+// runs before the handler and may change e.Job; code after it sees the
+// handler's error as Next's result. Returning an error vetoes the run:
+// the job fails with it and is retried or archived as any failure (wrap
+// asynq.SkipRetry to archive at once). Tags: the job type.
+func (a *App) OnJobRun(tags ...string) *hook.TaggedHook[*JobEvent] {
+	return hook.NewTaggedHook(&a.onJobRun, tags...)
 }
 
 // TriggerRecordRequest runs the request hook of action ("list", "view",

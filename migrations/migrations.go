@@ -87,5 +87,6 @@ func All() []Migration {
 		otpsAndMFAs(),
 		casbin(),
 		authOrigins(),
+		outbox(),
 	}
 }

@@ -46,6 +46,30 @@ type setup struct {
 	cfg        *core.Config
 	options    []core.Option
 	realMailer bool
+	jobs       jobMode
+}
+
+type jobMode int
+
+const (
+	jobsInline  jobMode = iota // Enqueue runs the handler at once
+	jobsQueued                 // a real queue, no workers
+	jobsWorkers                // a real queue and workers
+)
+
+// WithJobWorkers gives the App a real job queue (embedded, or Redis when
+// the config sets redis.url) and starts its workers, cron and outbox
+// dispatcher, as `serve` does. Without it jobs run inline: Enqueue calls
+// the handler at once (after the commit, inside a transaction).
+func WithJobWorkers() Option {
+	return func(s *setup) { s.jobs = jobsWorkers }
+}
+
+// WithJobQueue gives the App a real job queue but starts no workers, as
+// the CLI's commands run: jobs wait in the queue, or in the outbox in
+// embedded mode.
+func WithJobQueue() Option {
+	return func(s *setup) { s.jobs = jobsQueued }
 }
 
 // WithConfig lets a test change the configuration before the App is built.
@@ -111,6 +135,9 @@ func NewApp(t testing.TB, opts ...Option) *core.App {
 		// Before the test's own options, so that its WithMailer wins.
 		base = append(base, core.WithMailer(core.SenderMailer{Sender: mailer.NewMailbox()}))
 	}
+	if s.jobs == jobsInline {
+		base = append(base, core.WithInlineJobs())
+	}
 	app := core.New(s.cfg, append(base, s.options...)...)
 	if err := app.Bootstrap(context.Background()); err != nil {
 		t.Fatalf("coretest: bootstrap: %v", err)
@@ -122,6 +149,11 @@ func NewApp(t testing.TB, opts ...Option) *core.App {
 			t.Errorf("coretest: shutdown: %v", err)
 		}
 	})
+	if s.jobs == jobsWorkers {
+		if err := app.StartWorkers(context.Background()); err != nil {
+			t.Fatalf("coretest: start workers: %v", err)
+		}
+	}
 	return app
 }
 

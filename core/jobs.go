@@ -1,0 +1,307 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core/security"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Job queues, from the most to the least urgent. Workers pick from them
+// with weighted priority (6:3:1), so low never starves.
+const (
+	QueueCritical = "critical"
+	QueueDefault  = "default"
+	QueueLow      = "low"
+)
+
+// Job modes, as Jobs().Mode() and the health report name them.
+const (
+	JobsModeRedis    = "redis"
+	JobsModeEmbedded = "embedded"
+)
+
+// JobHandler runs one job. A nil error completes it; any other error
+// retries it with backoff until its retries are spent, then archives it.
+// Wrap asynq.SkipRetry to archive at once.
+type JobHandler func(ctx context.Context, job *Job) error
+
+// Job is one run of a queued task, as its handler sees it.
+type Job struct {
+	// ID is the task's id: unique among live tasks; an outbox row's id for
+	// jobs that came through EnqueueTx.
+	ID      string
+	Type    string
+	Queue   string
+	Payload []byte
+	// Retried is how many times the job has run and failed before.
+	Retried  int
+	MaxRetry int
+
+	result *asynq.ResultWriter
+}
+
+// Decode unmarshals the JSON payload into v.
+func (j *Job) Decode(v any) error { return json.Unmarshal(j.Payload, v) }
+
+// WriteResult stores data as the task's result, shown by the Inspector
+// (kept only for tasks enqueued with asynq.Retention). It is a no-op for
+// inline jobs.
+func (j *Job) WriteResult(data []byte) error {
+	if j.result == nil {
+		return nil
+	}
+	_, err := j.result.Write(data)
+	return err
+}
+
+// JobOption sets a default of a registered job type.
+type JobOption func(*jobType)
+
+// JobQueue sets the queue jobs of the type go to unless Enqueue says
+// otherwise.
+func JobQueue(name string) JobOption { return func(t *jobType) { t.queue = name } }
+
+// JobMaxRetry sets how many times a failed job of the type is retried
+// before it is archived (Asynq's default is 25).
+func JobMaxRetry(n int) JobOption { return func(t *jobType) { t.maxRetry = &n } }
+
+// JobTimeout bounds one run of a job of the type.
+func JobTimeout(d time.Duration) JobOption { return func(t *jobType) { t.timeout = d } }
+
+// JobRetryDelay sets the backoff between retries: n is the number of
+// failures so far. The default is Asynq's exponential backoff.
+func JobRetryDelay(fn func(n int, err error) time.Duration) JobOption {
+	return func(t *jobType) { t.retryDelay = fn }
+}
+
+type jobType struct {
+	handler    JobHandler
+	queue      string
+	maxRetry   *int
+	timeout    time.Duration
+	retryDelay func(n int, err error) time.Duration
+}
+
+// options returns the type's defaults as Asynq options; the caller's come
+// after them and win.
+func (t *jobType) options() []asynq.Option {
+	var opts []asynq.Option
+	if t == nil {
+		return opts
+	}
+	if t.queue != "" {
+		opts = append(opts, asynq.Queue(t.queue))
+	}
+	if t.maxRetry != nil {
+		opts = append(opts, asynq.MaxRetry(*t.maxRetry))
+	}
+	if t.timeout > 0 {
+		opts = append(opts, asynq.Timeout(t.timeout))
+	}
+	return opts
+}
+
+// JobService is the App's job queue: handlers by type, enqueueing (now,
+// later, or with the database transaction through the outbox), the
+// workers and the Inspector. Get it with App.Jobs.
+type JobService struct {
+	app    *App
+	inline bool
+
+	mu    sync.RWMutex
+	types map[string]*jobType
+
+	// Set by open, cleared by close.
+	mode      string
+	rdb       redis.UniversalClient
+	embedded  *embeddedRedis
+	client    *asynq.Client
+	inspector *asynq.Inspector
+
+	workers *jobWorkers // nil until StartWorkers
+}
+
+// WithInlineJobs makes Enqueue and EnqueueTx run the handler at once in
+// the caller's goroutine (after the commit for EnqueueTx), ignoring
+// delays and retries: for tests that want a job's effect synchronously.
+func WithInlineJobs() Option { return func(a *App) { a.jobs.inline = true } }
+
+// Jobs returns the job service.
+func (a *App) Jobs() *JobService { return a.jobs }
+
+// Register sets the handler of jobs of typ, replacing any earlier one, and
+// the type's defaults. Handlers may be registered at any time; a worker
+// that meets a type it has no handler for fails the run, so it is retried
+// (by another instance, or after a deploy that adds the handler).
+func (s *JobService) Register(typ string, handler JobHandler, opts ...JobOption) {
+	t := &jobType{handler: handler}
+	for _, opt := range opts {
+		opt(t)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.types == nil {
+		s.types = map[string]*jobType{}
+	}
+	s.types[typ] = t
+}
+
+// Types returns the registered job types.
+func (s *JobService) Types() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.types))
+	for typ := range s.types {
+		out = append(out, typ)
+	}
+	return out
+}
+
+func (s *JobService) lookup(typ string) *jobType {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.types[typ]
+}
+
+// Mode returns JobsModeRedis or JobsModeEmbedded.
+func (s *JobService) Mode() string {
+	if s.app.cfg.Redis.URL != "" {
+		return JobsModeRedis
+	}
+	return JobsModeEmbedded
+}
+
+// Inspector returns Asynq's inspector over this App's queues (sizes,
+// tasks by state, retry, archive, delete, pause), for the jobs API and
+// CLI; nil before Bootstrap. In embedded mode it sees this process's queue.
+func (s *JobService) Inspector() *asynq.Inspector { return s.inspector }
+
+// Enqueue queues a job of typ. payload is sent as is when it is []byte or
+// json.RawMessage and as JSON otherwise. opts (asynq.Queue, ProcessIn,
+// ProcessAt, MaxRetry, Timeout, Unique, TaskID, Retention, ...) override
+// the type's defaults. It returns the task id.
+//
+// Enqueue is not tied to any transaction: a job enqueued inside one runs
+// even if it rolls back. Use EnqueueTx for work caused by a database
+// change. In an embedded-mode App that runs no workers (a CLI command
+// beside a running server) the job goes to the outbox (in ctx's
+// transaction, if any), which the serving process dispatches.
+func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts ...asynq.Option) (string, error) {
+	data, err := encodePayload(payload)
+	if err != nil {
+		return "", err
+	}
+	if s.inline {
+		return s.runInline(ctx, typ, data, opts)
+	}
+	if s.client == nil {
+		return "", errors.New("jobs: the app is not bootstrapped")
+	}
+	if !s.dispatches() {
+		return s.enqueueOutbox(ctx, typ, data, opts)
+	}
+	return s.enqueue(ctx, typ, data, opts)
+}
+
+func (s *JobService) enqueue(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+	all := append(s.lookup(typ).options(), opts...)
+	info, err := s.client.EnqueueContext(ctx, asynq.NewTask(typ, data), all...)
+	if err != nil {
+		return "", fmt.Errorf("enqueue %s: %w", typ, err)
+	}
+	return info.ID, nil
+}
+
+// submit runs the job inline or queues it.
+func (s *JobService) submit(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+	if s.inline {
+		return s.runInline(ctx, typ, data, opts)
+	}
+	return s.enqueue(ctx, typ, data, opts)
+}
+
+// dispatches reports whether this App may hand work to the queue and
+// count on it being kept: always with Redis; in embedded mode only while
+// this process runs the workers and so saves the queue. Inline jobs always
+// run.
+func (s *JobService) dispatches() bool {
+	return s.inline || s.Mode() == JobsModeRedis || s.workers != nil
+}
+
+func encodePayload(payload any) ([]byte, error) {
+	switch p := payload.(type) {
+	case nil:
+		return nil, nil
+	case []byte:
+		return p, nil
+	case json.RawMessage:
+		return p, nil
+	default:
+		data, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: encode payload: %w", err)
+		}
+		return data, nil
+	}
+}
+
+// process is the Asynq handler of every task: it finds the type's handler
+// and runs it inside OnJobRun.
+func (s *JobService) process(ctx context.Context, t *asynq.Task) error {
+	job := &Job{Type: t.Type(), Payload: t.Payload(), result: t.ResultWriter()}
+	job.ID, _ = asynq.GetTaskID(ctx)
+	job.Queue, _ = asynq.GetQueueName(ctx)
+	job.Retried, _ = asynq.GetRetryCount(ctx)
+	job.MaxRetry, _ = asynq.GetMaxRetry(ctx)
+	return s.run(ctx, job)
+}
+
+func (s *JobService) run(ctx context.Context, job *Job) error {
+	jt := s.lookup(job.Type)
+	e := &JobEvent{App: s.app, Context: ctx, Job: job}
+	return s.app.onJobRun.Trigger(e, func(e *JobEvent) error {
+		if jt == nil {
+			return fmt.Errorf("no handler registered for job type %q", e.Job.Type)
+		}
+		return jt.handler(e.Context, e.Job)
+	})
+}
+
+func (s *JobService) runInline(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+	id := security.NewID()
+	for _, o := range opts {
+		if o.Type() == asynq.TaskIDOpt {
+			id = o.Value().(string)
+		}
+	}
+	job := &Job{ID: id, Type: typ, Queue: QueueDefault, Payload: data}
+	s.app.AfterCommit(ctx, func(ctx context.Context) {
+		err := func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return s.run(ctx, job)
+		}()
+		if err != nil {
+			s.app.logger.ErrorContext(ctx, "inline job failed", "component", "jobs", "type", typ, "id", id, "error", err)
+		}
+	})
+	return id, nil
+}
+
+// retryDelay is the server's RetryDelayFunc: the type's, or Asynq's.
+func (s *JobService) retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if jt := s.lookup(t.Type()); jt != nil && jt.retryDelay != nil {
+		return jt.retryDelay(n, err)
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
+}

@@ -1,0 +1,239 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// embeddedRedis is embedded mode's in-process Redis: miniredis, reached
+// through net.Pipe connections (no port is opened), its state saved to the
+// data dir.
+type embeddedRedis struct {
+	srv      *miniredis.Miniredis
+	snapshot string // <data_dir>/jobs.snapshot
+	mu       sync.Mutex
+	saved    time.Time
+}
+
+// openJobs connects the queue (Redis, or the embedded server with its
+// snapshot restored) and builds the client and inspector. Bootstrap calls
+// it after the migrations; workers start with StartWorkers.
+func (s *JobService) openJobs(ctx context.Context) error {
+	s.mode = s.Mode()
+	if s.mode == JobsModeRedis {
+		// Shared with App.Redis; Asynq does not close clients it is given.
+		s.rdb = s.app.redis
+	} else {
+		m := miniredis.NewMiniRedis()
+		// TTLs (unique locks, leases, server heartbeats) run on the wall
+		// clock; without it they would only expire through FastForward.
+		m.ClockTTL(true)
+		path := filepath.Join(s.app.cfg.DataDir, "jobs.snapshot")
+		s.embedded = &embeddedRedis{srv: m, snapshot: path}
+		s.rdb = redis.NewClient(&redis.Options{
+			Addr:     "embedded",
+			Protocol: 2,
+			Dialer: func(context.Context, string, string) (net.Conn, error) {
+				return m.Dial()
+			},
+			DisableIdentity: true,
+			PoolSize:        4 * runtime.GOMAXPROCS(0),
+			// net.Pipe has no kernel buffer: a write waits for miniredis to
+			// read it, which it always does promptly.
+			ReadTimeout:  -1,
+			WriteTimeout: -1,
+		})
+		n, err := s.embedded.restore(ctx, s.rdb, s.app.Now())
+		if err != nil {
+			_ = s.rdb.Close()
+			m.Close()
+			s.rdb, s.embedded = nil, nil
+			return fmt.Errorf("restore %s: %w", path, err)
+		}
+		if n > 0 {
+			s.app.logger.Info("jobs: restored the embedded queue", "component", "jobs", "keys", n)
+		}
+	}
+	s.client = asynq.NewClientFromRedisClient(s.rdb)
+	s.inspector = asynq.NewInspectorFromRedisClient(s.rdb)
+	return nil
+}
+
+// StartWorkers starts this instance's job workers, the cron scheduler and
+// the outbox dispatcher (which first dispatches what a crash left behind).
+// `serve` calls it after Bootstrap; other commands don't, so their jobs
+// wait for a server. In embedded mode the queue is then saved every
+// jobs.snapshot_interval and on Shutdown. Calling it twice is an error.
+func (a *App) StartWorkers(ctx context.Context) error {
+	s := a.jobs
+	if !a.bootstrapped || s.client == nil {
+		return fmt.Errorf("jobs: start workers: the app is not bootstrapped")
+	}
+	if s.workers != nil {
+		return fmt.Errorf("jobs: workers already started")
+	}
+	cfg := a.cfg.Jobs
+	w := &jobWorkers{concurrency: cfg.Concurrency, done: make(chan struct{})}
+	if w.concurrency <= 0 {
+		w.concurrency = runtime.NumCPU()
+	}
+	if !s.inline {
+		w.server = asynq.NewServerFromRedisClient(s.rdb, asynq.Config{
+			Concurrency:              w.concurrency,
+			Queues:                   map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1},
+			RetryDelayFunc:           s.retryDelay,
+			ShutdownTimeout:          a.cfg.Server.ShutdownTimeout,
+			TaskCheckInterval:        cfg.PollInterval,
+			DelayedTaskCheckInterval: cfg.PollInterval,
+			Logger:                   asynqLogger{a.logger.With("component", "jobs")},
+			LogLevel:                 asynq.WarnLevel,
+			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+				id, _ := asynq.GetTaskID(ctx)
+				n, _ := asynq.GetRetryCount(ctx)
+				a.logger.WarnContext(ctx, "job failed", "component", "jobs", "type", t.Type(), "id", id, "retried", n, "error", err)
+			}),
+		})
+		if err := w.server.Start(asynq.HandlerFunc(s.process)); err != nil {
+			return fmt.Errorf("jobs: start workers: %w", err)
+		}
+	}
+	s.workers = w
+	a.cron.start()
+	st := s.Status()
+	a.logger.Info("jobs: workers started", "component", "jobs", "mode", st.Mode,
+		"concurrency", st.Concurrency, "durability", st.Durability)
+
+	bg := context.WithoutCancel(ctx)
+	// Rows a crash left in the outbox go first.
+	w.every(bg, cfg.OutboxInterval, true, s.dispatchOutbox)
+	if s.embedded != nil {
+		w.every(bg, cfg.SnapshotInterval, false, s.saveSnapshot)
+	}
+	return nil
+}
+
+// jobWorkers is what StartWorkers started.
+type jobWorkers struct {
+	concurrency int
+	server      *asynq.Server // nil with inline jobs
+	done        chan struct{}
+	wg          sync.WaitGroup
+}
+
+// every runs fn every interval (and at once if now is set) until the
+// workers stop.
+func (w *jobWorkers) every(ctx context.Context, interval time.Duration, now bool, fn func(context.Context)) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		if now {
+			fn(ctx)
+		}
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				fn(ctx)
+			}
+		}
+	}()
+}
+
+// closeJobs stops the workers (running jobs get server.shutdown_timeout,
+// then go back to their queue), saves the embedded queue and closes the
+// connections. Shutdown calls it while the databases are still open.
+func (s *JobService) closeJobs(ctx context.Context) {
+	if w := s.workers; w != nil {
+		s.app.cron.stop()
+		close(w.done)
+		w.wg.Wait()
+		if w.server != nil {
+			w.server.Shutdown()
+		}
+		if s.embedded != nil {
+			s.saveSnapshot(ctx)
+		}
+	}
+	if s.client != nil {
+		_ = s.client.Close()
+		_ = s.inspector.Close()
+	}
+	if s.embedded != nil {
+		_ = s.rdb.Close()
+		s.embedded.srv.Close()
+	}
+	s.client, s.inspector, s.rdb, s.embedded = nil, nil, nil, nil
+}
+
+func (s *JobService) saveSnapshot(ctx context.Context) {
+	if err := s.embedded.save(ctx, s.rdb, s.app.Now()); err != nil {
+		s.app.logger.ErrorContext(ctx, "jobs: save the embedded queue", "component", "jobs", "error", err)
+	}
+}
+
+// JobsStatus describes this instance's job system, for health and the
+// dashboard.
+type JobsStatus struct {
+	Mode string `json:"mode"`
+	// Workers is true while this instance runs job workers.
+	Workers     bool `json:"workers"`
+	Concurrency int  `json:"concurrency"`
+	// Durability says in words what the queue keeps across restarts.
+	Durability string `json:"durability"`
+	// LastSnapshot is when embedded mode last saved its queue.
+	LastSnapshot *time.Time `json:"lastSnapshot,omitempty"`
+}
+
+// Status returns the job system's mode and worker state.
+func (s *JobService) Status() JobsStatus {
+	st := JobsStatus{Mode: s.Mode()}
+	if w := s.workers; w != nil {
+		st.Workers, st.Concurrency = true, w.concurrency
+	}
+	if st.Mode == JobsModeRedis {
+		st.Durability = "jobs are kept in Redis"
+	} else {
+		st.Durability = fmt.Sprintf("embedded queue saved to the data dir every %s and on shutdown; "+
+			"a crash can lose up to %[1]s of queue state (set HG_REDIS_URL in production)", s.app.cfg.Jobs.SnapshotInterval)
+		if e := s.embedded; e != nil {
+			e.mu.Lock()
+			if !e.saved.IsZero() {
+				t := e.saved
+				st.LastSnapshot = &t
+			}
+			e.mu.Unlock()
+		}
+	}
+	return st
+}
+
+// ping checks the queue's Redis.
+func (s *JobService) ping(ctx context.Context) error {
+	if s.rdb == nil {
+		return fmt.Errorf("not open")
+	}
+	return s.rdb.Ping(ctx).Err()
+}
+
+// asynqLogger routes Asynq's logs to slog. Fatal does not exit: Asynq
+// calls it only from Run, which the App does not use.
+type asynqLogger struct{ l *slog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.l.Debug(fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)) }

@@ -1,0 +1,207 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hatchgrid/hatchgrid/core/security"
+	"github.com/hibiken/asynq"
+)
+
+// outboxRetention is how long a task dispatched from the outbox is kept
+// after it completes (unless the caller asks for another retention): while
+// it is kept, a second dispatch of the same row (two dispatchers racing)
+// is a TaskID conflict instead of a second run.
+const outboxRetention = time.Hour
+
+// outboxRow is one row of _outbox.
+type outboxRow struct {
+	ID        string `gorm:"column:id;primaryKey"`
+	Type      string `gorm:"column:type"`
+	Payload   string `gorm:"column:payload"`
+	Options   string `gorm:"column:options"`
+	Attempts  int    `gorm:"column:attempts"`
+	LastError string `gorm:"column:lastError"`
+	Created   string `gorm:"column:created"`
+}
+
+func (outboxRow) TableName() string { return "_outbox" }
+
+// outboxOptions are the Asynq options an outbox row keeps. ProcessIn is
+// stored as the time it points at, so a delay counts from the commit.
+type outboxOptions struct {
+	Queue     string         `json:"queue,omitempty"`
+	MaxRetry  *int           `json:"maxRetry,omitempty"`
+	Timeout   time.Duration  `json:"timeout,omitempty"`
+	Deadline  *time.Time     `json:"deadline,omitempty"`
+	ProcessAt *time.Time     `json:"processAt,omitempty"`
+	Unique    time.Duration  `json:"unique,omitempty"`
+	Retention *time.Duration `json:"retention,omitempty"`
+	Group     string         `json:"group,omitempty"`
+}
+
+// EnqueueTx queues a job of typ that must not be lost: it writes a row to
+// the outbox in ctx's transaction (through App.DB), so the job exists
+// exactly when the change that caused it commits. After the commit the row
+// is moved into the queue with its id as the task id and deleted; if the
+// process dies first, the dispatcher of the next start (or of another
+// instance) moves it. payload and opts are as for Enqueue, except that the
+// payload must be text (JSON) and asynq.TaskID is taken by the row id,
+// which EnqueueTx returns.
+func (s *JobService) EnqueueTx(ctx context.Context, typ string, payload any, opts ...asynq.Option) (string, error) {
+	data, err := encodePayload(payload)
+	if err != nil {
+		return "", err
+	}
+	return s.enqueueOutbox(ctx, typ, data, opts)
+}
+
+func (s *JobService) enqueueOutbox(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+	if !utf8.Valid(data) {
+		return "", errors.New("jobs: an outbox payload must be text (JSON)")
+	}
+	oo, err := s.outboxOptions(opts)
+	if err != nil {
+		return "", err
+	}
+	optsJSON, err := json.Marshal(oo)
+	if err != nil {
+		return "", err
+	}
+	row := &outboxRow{
+		ID: security.NewID(), Type: typ, Payload: string(data), Options: string(optsJSON),
+		Created: FormatTime(s.app.Now()),
+	}
+	if err := s.app.DB(ctx).Create(row).Error; err != nil {
+		return "", fmt.Errorf("jobs: write outbox row: %w", err)
+	}
+	s.app.AfterCommit(ctx, func(ctx context.Context) {
+		if s.dispatches() {
+			_ = s.dispatchRow(ctx, row)
+		}
+	})
+	return row.ID, nil
+}
+
+func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
+	var oo outboxOptions
+	for _, o := range opts {
+		switch v := o.Value().(type) {
+		case string:
+			switch o.Type() {
+			case asynq.QueueOpt:
+				oo.Queue = v
+			case asynq.GroupOpt:
+				oo.Group = v
+			case asynq.TaskIDOpt:
+				return oo, errors.New("jobs: EnqueueTx sets the task id itself (the outbox row id)")
+			}
+		case int:
+			oo.MaxRetry = &v
+		case time.Duration:
+			switch o.Type() {
+			case asynq.TimeoutOpt:
+				oo.Timeout = v
+			case asynq.UniqueOpt:
+				oo.Unique = v
+			case asynq.RetentionOpt:
+				oo.Retention = &v
+			case asynq.ProcessInOpt:
+				at := s.app.Now().Add(v)
+				oo.ProcessAt = &at
+			}
+		case time.Time:
+			switch o.Type() {
+			case asynq.DeadlineOpt:
+				oo.Deadline = &v
+			case asynq.ProcessAtOpt:
+				oo.ProcessAt = &v
+			}
+		}
+	}
+	return oo, nil
+}
+
+func (oo outboxOptions) asynq() []asynq.Option {
+	var opts []asynq.Option
+	if oo.Queue != "" {
+		opts = append(opts, asynq.Queue(oo.Queue))
+	}
+	if oo.Group != "" {
+		opts = append(opts, asynq.Group(oo.Group))
+	}
+	if oo.MaxRetry != nil {
+		opts = append(opts, asynq.MaxRetry(*oo.MaxRetry))
+	}
+	if oo.Timeout > 0 {
+		opts = append(opts, asynq.Timeout(oo.Timeout))
+	}
+	if oo.Deadline != nil {
+		opts = append(opts, asynq.Deadline(*oo.Deadline))
+	}
+	if oo.Unique > 0 {
+		opts = append(opts, asynq.Unique(oo.Unique))
+	}
+	if oo.ProcessAt != nil {
+		opts = append(opts, asynq.ProcessAt(*oo.ProcessAt))
+	}
+	retention := outboxRetention
+	if oo.Retention != nil {
+		retention = *oo.Retention
+	}
+	return append(opts, asynq.Retention(retention))
+}
+
+// dispatchRow moves one row into the queue and deletes it. A TaskID
+// conflict means the row was dispatched before (by a dispatcher that died
+// before deleting it, or one racing this one): the row just goes.
+func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow) error {
+	var oo outboxOptions
+	if row.Options != "" {
+		if err := json.Unmarshal([]byte(row.Options), &oo); err != nil {
+			s.app.logger.ErrorContext(ctx, "jobs: bad outbox options", "component", "jobs", "id", row.ID, "error", err)
+		}
+	}
+	opts := append(oo.asynq(), asynq.TaskID(row.ID))
+	_, err := s.submit(ctx, row.Type, []byte(row.Payload), opts)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+		s.app.logger.WarnContext(ctx, "jobs: outbox dispatch failed; will retry", "component", "jobs",
+			"id", row.ID, "type", row.Type, "error", err)
+		s.app.DB(withoutTx(ctx)).Model(&outboxRow{}).Where(`"id" = ?`, row.ID).
+			Updates(map[string]any{"attempts": row.Attempts + 1, "lastError": err.Error()})
+		return err
+	}
+	return s.app.DB(withoutTx(ctx)).Where(`"id" = ?`, row.ID).Delete(&outboxRow{}).Error
+}
+
+// dispatchOutbox moves every pending outbox row into the queue, oldest
+// first, stopping at the first failure (the queue is most likely down).
+func (s *JobService) dispatchOutbox(ctx context.Context) {
+	for {
+		var rows []*outboxRow
+		err := s.app.ReadDB(withoutTx(ctx)).Order(`"created", "id"`).Limit(100).Find(&rows).Error
+		if err != nil {
+			s.app.logger.ErrorContext(ctx, "jobs: read the outbox", "component", "jobs", "error", err)
+			return
+		}
+		for _, row := range rows {
+			if err := s.dispatchRow(ctx, row); err != nil {
+				return
+			}
+		}
+		if len(rows) < 100 {
+			return
+		}
+	}
+}
+
+// OutboxLen returns how many outbox rows wait for dispatch.
+func (s *JobService) OutboxLen(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.app.ReadDB(ctx).Model(&outboxRow{}).Count(&n).Error
+	return n, err
+}
