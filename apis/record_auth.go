@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -185,7 +186,10 @@ func (h authHandlers) authMethods(c echo.Context) error {
 // noteSignIn records the device of a completed sign-in (and sends a login
 // alert for a new one); a failure there never blocks the sign-in.
 func (h authHandlers) noteSignIn(c echo.Context, rec *core.Record) {
-	if err := h.app.Auth().NoteSignIn(c.Request().Context(), rec, c.RealIP(), c.Request().UserAgent()); err != nil {
+	// Not the request's context: a client that hangs up right after signing
+	// in must not leave the device half-recorded.
+	ctx := context.WithoutCancel(c.Request().Context())
+	if err := h.app.Auth().NoteSignIn(ctx, rec, c.RealIP(), c.Request().UserAgent()); err != nil {
 		h.app.Logger().Warn("record sign-in origin", "record", rec.ID(), "error", err.Error())
 	}
 }

@@ -94,6 +94,7 @@ func TestFilterSemantics(t *testing.T) {
 		{`title = '\' OR 1=1 --'`, nil},
 		{`title = 'x'; DROP TABLE posts`, nil},
 		{`@collection.authors.name ?= 'Bob' && author.name = 'Bob'`, []string{"p2"}},
+		{`@collection.authors:a.name ?= 'Bob' && @collection.authors:b.name ?= 'Ann' && views < 6`, []string{"p2", "p3"}},
 		{`title:lower = 'go tips'`, []string{"p1"}},
 		{`author = null`, []string{"p3"}},
 		{`@request.auth.id = ''`, []string{"p1", "p2", "p3"}},

@@ -37,12 +37,17 @@ func (r *recordResolver) nextAlias() string {
 
 // Resolve implements filter.Resolver.
 func (r *recordResolver) Resolve(ident string) (filter.Value, error) {
+	if rest, ok := strings.CutPrefix(ident, "@collection."); ok {
+		// The collection name may carry an alias ("posts:p.title"); the
+		// modifier comes after the field path.
+		name, fieldPath, _ := strings.Cut(rest, ".")
+		fieldPath, modifier, _ := strings.Cut(fieldPath, ":")
+		return r.otherCollection(name+"."+fieldPath, modifier)
+	}
 	path, modifier, _ := strings.Cut(ident, ":")
 	switch {
 	case strings.HasPrefix(path, "@request."):
 		return r.request(strings.TrimPrefix(path, "@request."), modifier)
-	case strings.HasPrefix(path, "@collection."):
-		return r.otherCollection(strings.TrimPrefix(path, "@collection."), modifier)
 	case strings.HasPrefix(path, "@"):
 		if modifier != "" {
 			return filter.Value{}, invalidf("modifiers do not apply to %s", path)
@@ -290,10 +295,9 @@ func (r *recordResolver) otherCollection(path, modifier string) (filter.Value, e
 	if !ok {
 		return filter.Value{}, invalidf("@collection needs a field")
 	}
-	if alias, real, found := strings.Cut(name, ":"); found {
-		_ = alias
-		name = real
-	}
+	// "@collection.posts:alias.field": every reference is its own
+	// subquery anyway, so the alias only has to be accepted.
+	name, _, _ = strings.Cut(name, ":")
 	c, err := r.app.collections.Find(name)
 	if err != nil || c.IsView() && c.ViewQuery == "" {
 		return filter.Value{}, invalidf("unknown collection %q", name)
