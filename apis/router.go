@@ -44,6 +44,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerRecordRoutes(api, app)
 	registerFileRoutes(api, app)
 	registerBatchRoutes(api, app)
+	registerRealtimeRoutes(api, app)
 	registerSettingsRoutes(api, app)
 	registerLogRoutes(api, app)
 	registerPolicyRoutes(api, app)

@@ -34,6 +34,10 @@ func Serve(ctx context.Context, app *core.App, opts ServeOptions) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	// Realtime streams never finish by themselves: end them so that
+	// Shutdown does not wait its whole timeout.
+	srv.RegisterOnShutdown(app.Realtime().CloseClients)
+
 	event := &core.ServeEvent{App: app, Context: ctx, Server: srv}
 	return app.OnServe().Trigger(event, func(e *core.ServeEvent) error {
 		ln, err := net.Listen("tcp", e.Server.Addr)

@@ -51,6 +51,7 @@ type App struct {
 	bruteForce  *BruteForce
 	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
+	rt          *Realtime
 	jobs        *JobService
 	cron        *CronService
 
@@ -98,6 +99,7 @@ func New(cfg *Config, opts ...Option) *App {
 	a.requestLogs = newLogService(a)
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
 	a.bruteForce = newBruteForce(a)
+	a.rt = newRealtime(a)
 	return a
 }
 
@@ -269,6 +271,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdownOnce.Do(func() {
 		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
 			a.jobs.closeJobs(e.Context)
+			a.rt.close()
 			a.requestLogs.stop(e.Context)
 			a.closeFiles()
 			a.closeDBs()

@@ -41,6 +41,18 @@ type Config struct {
 	Jobs          JobsConfig     `koanf:"jobs"`
 	Log           LogConfig      `koanf:"log"`
 	Server        ServerConfig   `koanf:"server"`
+	Realtime      RealtimeConfig `koanf:"realtime"`
+}
+
+// RealtimeConfig tunes the realtime API (/api/realtime) of this instance.
+type RealtimeConfig struct {
+	// MaxClients caps the SSE clients of this instance; more get a 503.
+	MaxClients int `koanf:"max_clients"`
+	// IdleTimeout disconnects a client that got no message for this long.
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// PingInterval is how often an idle connection gets a keep-alive
+	// comment.
+	PingInterval time.Duration `koanf:"ping_interval"`
 }
 
 // DatabaseConfig selects and tunes the data database.
@@ -256,6 +268,12 @@ func (c *Config) validate() error {
 		if _, err := redis.ParseURL(c.Redis.URL); err != nil {
 			return &ConfigError{Key: "redis.url", Reason: err.Error()}
 		}
+	}
+	if c.Realtime.MaxClients < 1 {
+		return &ConfigError{Key: "realtime.max_clients", Reason: "must be at least 1"}
+	}
+	if c.Realtime.IdleTimeout <= 0 || c.Realtime.PingInterval <= 0 {
+		return &ConfigError{Key: "realtime.idle_timeout", Reason: "idle_timeout and ping_interval must be positive"}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		return &ConfigError{Key: "log.level", Reason: fmt.Sprintf("%q is not one of debug, info, warn, error", c.Log.Level)}
