@@ -89,6 +89,7 @@ func New(cfg *Config, opts ...Option) *App {
 	}
 	a.jobs = &JobService{app: a}
 	a.cron = &CronService{app: a}
+	a.registerMailJob()
 	for _, opt := range opts {
 		opt(a)
 	}

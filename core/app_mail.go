@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core/mailer"
+	"github.com/hibiken/asynq"
 )
 
 // ErrMailNotConfigured is the cause of the error a send returns when SMTP
@@ -40,9 +41,35 @@ func (s SenderMailer) Send(ctx context.Context, m *MailMessage) error {
 
 // Mailer returns the App's mailer. Each Send fills what the message
 // leaves empty, the sender from settings.meta (senderName, senderAddress)
-// and the text alternative from the HTML, then delivers it through
-// MailTransport. The caller's message is not modified.
-func (a *App) Mailer() Mailer { return appMailer{a} }
+// and the text alternative from the HTML, then queues it as a durable
+// "mail.send" job (through the transactional outbox, so mail about a
+// change goes out only if the change commits, and survives a crash);
+// the job delivers it through MailTransport, retrying failures. The
+// caller's message is not modified.
+func (a *App) Mailer() Mailer { return appMailer{app: a, queued: true} }
+
+// MailerNow returns a mailer that delivers at once and reports the
+// transport's error, for callers that must know (the test email).
+func (a *App) MailerNow() Mailer { return appMailer{app: a} }
+
+// mailJobType is the job that delivers queued mail.
+const mailJobType = "mail.send"
+
+// registerMailJob registers the delivery job. A transport that is not
+// configured fails the same way on every try, so that is not retried.
+func (a *App) registerMailJob() {
+	a.jobs.Register(mailJobType, func(ctx context.Context, job *Job) error {
+		var msg MailMessage
+		if err := job.Decode(&msg); err != nil {
+			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+		}
+		err := a.MailTransport().Send(ctx, &msg)
+		if errors.Is(err, ErrMailNotConfigured) {
+			return nil // already logged; retrying cannot help
+		}
+		return err
+	}, JobQueue(QueueCritical), JobMaxRetry(8))
+}
 
 // MailTransport returns what delivers mail once a message is complete:
 // WithMailer's, or else a transport that reads the settings on each send
@@ -57,7 +84,10 @@ func (a *App) MailTransport() Mailer {
 	return settingsTransport{a}
 }
 
-type appMailer struct{ app *App }
+type appMailer struct {
+	app    *App
+	queued bool
+}
 
 func (m appMailer) Send(ctx context.Context, msg *MailMessage) error {
 	if len(msg.To) == 0 {
@@ -70,6 +100,10 @@ func (m appMailer) Send(ctx context.Context, msg *MailMessage) error {
 	}
 	if c.Text == "" && c.HTML != "" {
 		c.Text = mailer.HTMLToText(c.HTML)
+	}
+	if m.queued {
+		_, err := m.app.jobs.EnqueueTx(ctx, mailJobType, &c)
+		return err
 	}
 	return m.app.MailTransport().Send(ctx, &c)
 }
@@ -139,7 +173,7 @@ func (a *App) SendTestEmail(ctx context.Context, in TestEmail) error {
 		EmailPlaceholderAlertInfo: FormatTime(a.Now()) + " - 127.0.0.1, test browser",
 	})
 	if err == nil {
-		err = a.Mailer().Send(ctx, msg)
+		err = a.MailerNow().Send(ctx, msg)
 	}
 	if err != nil {
 		cause := err

@@ -46,7 +46,7 @@ func TestAppMailerFillsSenderAndText(t *testing.T) {
 	app := coretest.NewApp(t)
 	ctx := context.Background()
 	msg := testMessage("a@example.com")
-	if err := app.Mailer().Send(ctx, msg); err != nil {
+	if err := app.MailerNow().Send(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
 	if msg.From.Address != "" || msg.Text != "" {
@@ -66,11 +66,11 @@ func TestAppMailerFillsSenderAndText(t *testing.T) {
 	// A sender given by the caller is kept.
 	msg.From = mail.Address{Name: "Ops", Address: "ops@acme.test"}
 	msg.Text = "own text"
-	_ = app.Mailer().Send(ctx, msg)
+	_ = app.MailerNow().Send(ctx, msg)
 	if got, _ := coretest.Mailbox(t, app).Last(); got.From.Address != "ops@acme.test" || got.Text != "own text" {
 		t.Errorf("message = %+v", got)
 	}
-	if err := app.Mailer().Send(ctx, &core.MailMessage{Subject: "nobody"}); err == nil {
+	if err := app.MailerNow().Send(ctx, &core.MailMessage{Subject: "nobody"}); err == nil {
 		t.Error("a message without recipients was sent")
 	}
 }
@@ -82,7 +82,7 @@ func TestWithMailerReplacesTheTransport(t *testing.T) {
 		got = append(got, m)
 		return nil
 	}))))
-	if err := app.Mailer().Send(context.Background(), testMessage("b@example.com")); err != nil {
+	if err := app.MailerNow().Send(context.Background(), testMessage("b@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].From.Address != "support@example.com" {
@@ -99,7 +99,7 @@ func TestAppMailerWithoutSMTP(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	app := coretest.NewApp(t, coretest.WithRealMailer(), coretest.WithAppOptions(core.WithLogger(logger)))
-	err := app.Mailer().Send(context.Background(), testMessage("c@example.com"))
+	err := app.MailerNow().Send(context.Background(), testMessage("c@example.com"))
 	if !errors.Is(err, core.ErrMailNotConfigured) || core.ErrorCodeOf(err) != core.CodeUnavailable {
 		t.Fatalf("err = %v", err)
 	}
@@ -114,7 +114,7 @@ func TestAppMailerLogsInDevMode(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	app := coretest.NewApp(t, coretest.WithRealMailer(), coretest.WithAppOptions(core.WithLogger(logger)),
 		coretest.WithConfig(func(c *core.Config) { c.Dev = true }))
-	if err := app.Mailer().Send(context.Background(), testMessage("d@example.com")); err != nil {
+	if err := app.MailerNow().Send(context.Background(), testMessage("d@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	out := logs.String()
@@ -136,7 +136,7 @@ func TestAppMailerUsesSMTPSettings(t *testing.T) {
 	if err := app.SaveSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Mailer().Send(ctx, testMessage("e@example.com")); err != nil {
+	if err := app.MailerNow().Send(ctx, testMessage("e@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	got := srv.Last()
@@ -155,7 +155,7 @@ func TestAppMailerUsesSMTPSettings(t *testing.T) {
 	if err := app.SaveSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Mailer().Send(ctx, testMessage("e@example.com")); core.ErrorCodeOf(err) != core.CodeUnavailable {
+	if err := app.MailerNow().Send(ctx, testMessage("e@example.com")); core.ErrorCodeOf(err) != core.CodeUnavailable {
 		t.Fatalf("send with a wrong password = %v", err)
 	}
 	// ...and with SMTP off, dev mode logs instead.
@@ -163,10 +163,45 @@ func TestAppMailerUsesSMTPSettings(t *testing.T) {
 	if err := app.SaveSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Mailer().Send(ctx, testMessage("e@example.com")); err != nil {
+	if err := app.MailerNow().Send(ctx, testMessage("e@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.Messages()); n != 1 {
 		t.Errorf("server got %d messages, want 1", n)
+	}
+}
+
+// TestMailerQueuesDelivery checks that Mailer sends through a job: inside a
+// transaction nothing leaves until it commits, and a rolled-back change
+// sends nothing.
+func TestMailerQueuesDelivery(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t)
+	box := coretest.Mailbox(t, app)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	_ = app.InTx(ctx, func(ctx context.Context) error {
+		if err := app.Mailer().Send(ctx, testMessage("rolled@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		return boom
+	})
+	err := app.InTx(ctx, func(ctx context.Context) error {
+		if err := app.Mailer().Send(ctx, testMessage("kept@example.com")); err != nil {
+			return err
+		}
+		if box.Len() != 0 {
+			t.Error("mail left before the transaction committed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := box.LastTo("kept@example.com"); !ok {
+		t.Fatal("committed mail was not delivered")
+	}
+	if _, ok := box.LastTo("rolled@example.com"); ok {
+		t.Fatal("mail of a rolled-back transaction was delivered")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/security"
 )
@@ -37,8 +36,7 @@ func authAlertEnabled(c *Collection) bool {
 
 // NoteSignIn remembers the device (IP and user agent) rec signed in from
 // and, when the collection's login alerts are on and the record has signed
-// in before from other devices only, emails it a login alert. The email is
-// sent in the background: a slow mail server never delays a sign-in.
+// in before from other devices only, emails it a login alert.
 func (s *AuthService) NoteSignIn(ctx context.Context, rec *Record, ip, userAgent string) error {
 	sum := sha256.Sum256([]byte(ip + "\x00" + userAgent))
 	fingerprint := hex.EncodeToString(sum[:])
@@ -62,11 +60,8 @@ func (s *AuthService) NoteSignIn(ctx context.Context, rec *Record, ip, userAgent
 	if len(known) == 0 || !authAlertEnabled(c) || rec.GetString("email") == "" {
 		return nil // the first device is no news
 	}
+	// Queued as a job, so a slow mail server never delays the sign-in.
 	info := fmt.Sprintf("%s, %s", ip, userAgent)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		s.sendAuthEmail(ctx, rec, AuthEmailLoginAlert, "", map[string]string{EmailPlaceholderAlertInfo: info})
-	}()
+	s.sendAuthEmail(ctx, rec, AuthEmailLoginAlert, "", map[string]string{EmailPlaceholderAlertInfo: info})
 	return nil
 }
