@@ -198,6 +198,9 @@ func (r *Realtime) handle(ev realtime.Event) {
 		// TODO: rule check of remote deletes against the snapshot (#6).
 		return
 	}
+	if len(r.broker.Clients()) == 0 {
+		return // nobody is listening here: no record to load, no rule to check
+	}
 	ctx := context.Background()
 	c, err := r.app.collections.Find(ev.Collection)
 	if err != nil {
