@@ -88,5 +88,6 @@ func All() []Migration {
 		casbin(),
 		authOrigins(),
 		outbox(),
+		webhooks(),
 	}
 }

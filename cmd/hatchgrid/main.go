@@ -5,8 +5,9 @@ import (
 	"os"
 
 	"github.com/hatchgrid/hatchgrid"
+	"github.com/hatchgrid/hatchgrid/plugins/webhooks"
 )
 
 func main() {
-	os.Exit(hatchgrid.New().Execute())
+	os.Exit(hatchgrid.New(hatchgrid.WithPlugins(&webhooks.Plugin{})).Execute())
 }
