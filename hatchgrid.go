@@ -76,7 +76,7 @@ func New(opts ...Option) *Hatchgrid {
 	pf.String("dir", "", "data directory (default ./hg_data; HG_DATA_DIR)")
 	pf.Bool("dev", false, "development mode: verbose logs, SQL included (HG_DEV)")
 
-	h.root.AddCommand(h.serveCommand(), h.superuserCommand(), h.migrateCommand(), h.versionCommand())
+	h.root.AddCommand(h.serveCommand(), h.superuserCommand(), h.migrateCommand(), h.jobsCommand(), h.versionCommand())
 	return h
 }
 

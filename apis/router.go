@@ -48,6 +48,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerSettingsRoutes(api, app)
 	registerLogRoutes(api, app)
 	registerPolicyRoutes(api, app)
+	registerJobRoutes(api, app)
 	for _, p := range app.Plugins() {
 		if rp, ok := p.(RouteProvider); ok {
 			rp.Routes(api)

@@ -1,0 +1,156 @@
+package hatchgrid_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
+)
+
+// flakyServer is a serving App on the CLI's data dir and database with
+// workers and a job type "flaky" that fails (archived at once) until
+// succeed is set.
+type flakyServer struct {
+	app     *core.App
+	succeed atomic.Bool
+	runs    atomic.Int32
+}
+
+func startFlakyServer(t *testing.T, c *cli, dir string) *flakyServer {
+	t.Helper()
+	env := append([]string{"HG_DATA_DIR=" + dir, "HG_JOBS_POLL_INTERVAL=50ms", "HG_JOBS_OUTBOX_INTERVAL=100ms"}, c.env...)
+	cfg, err := core.LoadConfig(core.LoadOptions{Environ: func() []string { return env }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &flakyServer{app: core.New(cfg, core.WithLogger(discardLogger()))}
+	s.app.Jobs().Register("flaky", func(ctx context.Context, job *core.Job) error {
+		s.runs.Add(1)
+		if s.succeed.Load() {
+			return nil
+		}
+		return errors.New("boom")
+	}, core.JobMaxRetry(0), core.JobQueue(core.QueueLow))
+	ctx := context.Background()
+	if err := s.app.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.app.StartWorkers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *flakyServer) stop() { s.app.Shutdown(context.Background()) }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// enqueueArchived enqueues a failing job and waits until it is archived.
+func (s *flakyServer) enqueueArchived(t *testing.T) string {
+	t.Helper()
+	id, err := s.app.Jobs().Enqueue(context.Background(), "flaky", map[string]int{"n": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to be archived", func() bool {
+		ti, err := s.app.Jobs().Inspector().GetTaskInfo(core.QueueLow, id)
+		return err == nil && ti.State.String() == "archived"
+	})
+	return id
+}
+
+func TestJobsCommandsEmbedded(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	dir := t.TempDir()
+
+	srv := startFlakyServer(t, c, dir)
+	id := srv.enqueueArchived(t)
+	srv.stop() // saves the queue to the data dir
+
+	code, out, errOut := c.run("jobs", "ls", "--state", "archived", "--dir", dir)
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "flaky") || !strings.Contains(out, "boom") ||
+		!strings.Contains(errOut, "Embedded mode") {
+		t.Fatalf("ls: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := c.run("jobs", "ls", "--queue", "critical", "--dir", dir); code != 0 || strings.Contains(out, id) {
+		t.Fatalf("ls critical: %d %q", code, out)
+	}
+	if code, _, errOut := c.run("jobs", "ls", "--queue", "nope", "--dir", dir); code != 1 || !strings.Contains(errOut, `no queue "nope"`) {
+		t.Fatalf("ls unknown queue: %d %q", code, errOut)
+	}
+	if code, _, _ := c.run("jobs", "ls", "--state", "lost", "--dir", dir); code != 2 {
+		t.Fatalf("ls bad state: exit %d, want 2", code)
+	}
+	if code, _, errOut := c.run("jobs", "retry", "nope", "--queue", "low", "--dir", dir); code != 1 || !strings.Contains(errOut, "no job nope") {
+		t.Fatalf("retry unknown: %d %q", code, errOut)
+	}
+	if code, _, _ := c.run("jobs", "retry", id, "--dir", dir); code != 2 {
+		t.Fatalf("retry without --queue: exit %d, want 2", code)
+	}
+	code, out, errOut = c.run("jobs", "retry", id, "--queue", "low", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "queued a copy of job "+id) {
+		t.Fatalf("retry: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := c.run("jobs", "purge", "--queue", "low", "--state", "archived", "--dir", dir); code != 1 || !strings.Contains(errOut, "embedded mode") {
+		t.Fatalf("purge in embedded mode: %d %q", code, errOut)
+	}
+
+	// The next server dispatches the copy from the outbox and runs it.
+	srv = startFlakyServer(t, c, dir)
+	defer srv.stop()
+	srv.succeed.Store(true)
+	waitFor(t, "the retried job to run", func() bool { return srv.runs.Load() == 1 })
+}
+
+func TestJobsCommandsRedis(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env = append(c.env, "HG_REDIS_URL="+coretest.NewRedisDB(t))
+	dir := t.TempDir()
+
+	srv := startFlakyServer(t, c, dir)
+	defer srv.stop()
+	id := srv.enqueueArchived(t)
+
+	code, out, errOut := c.run("jobs", "ls", "--queue", "low", "--dir", dir)
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "archived") || strings.Contains(errOut, "Embedded") {
+		t.Fatalf("ls: %d %q %q", code, out, errOut)
+	}
+
+	srv.succeed.Store(true)
+	if code, out, errOut := c.run("jobs", "retry", id, "--queue", "low", "--dir", dir); code != 0 || !strings.Contains(out, "Queued job "+id) {
+		t.Fatalf("retry: %d %q %q", code, out, errOut)
+	}
+	waitFor(t, "the retried job to run", func() bool { return srv.runs.Load() == 2 })
+	if code, _, errOut := c.run("jobs", "retry", id, "--queue", "low", "--dir", dir); code != 1 || !strings.Contains(errOut, "no job") {
+		t.Fatalf("retry a finished job: %d %q", code, errOut)
+	}
+
+	srv.succeed.Store(false)
+	id2 := srv.enqueueArchived(t)
+	if code, _, _ := c.run("jobs", "purge", "--queue", "low", "--state", "active", "--dir", dir); code != 2 {
+		t.Fatalf("purge active: exit %d, want 2", code)
+	}
+	code, out, errOut = c.run("jobs", "purge", "--queue", "low", "--state", "archived", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "Deleted 1 archived jobs from queue low.") {
+		t.Fatalf("purge: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := c.run("jobs", "ls", "--state", "archived", "--dir", dir); code != 0 || strings.Contains(out, id2) {
+		t.Fatalf("ls after purge: %d %q", code, out)
+	}
+}
