@@ -90,6 +90,7 @@ func New(cfg *Config, opts ...Option) *App {
 	a.jobs = &JobService{app: a}
 	a.cron = &CronService{app: a}
 	a.registerMailJob()
+	a.registerBuiltinJobs()
 	for _, opt := range opts {
 		opt(a)
 	}

@@ -59,7 +59,6 @@ const (
 	logBatchSize     = 200
 	logFlushInterval = 2 * time.Second
 	logQueueSize     = 10000
-	logPruneInterval = time.Hour
 )
 
 // LogService stores request logs and lists them.
@@ -166,8 +165,6 @@ func (s *LogService) run() {
 	defer close(s.done)
 	flush := time.NewTicker(logFlushInterval)
 	defer flush.Stop()
-	prune := time.NewTicker(logPruneInterval)
-	defer prune.Stop()
 
 	batch := make([]*Log, 0, logBatchSize)
 	write := func() error {
@@ -181,7 +178,6 @@ func (s *LogService) run() {
 		batch = batch[:0]
 		return err
 	}
-	s.prune()
 	for {
 		select {
 		case log, ok := <-s.queue:
@@ -209,8 +205,6 @@ func (s *LogService) run() {
 			reply <- write()
 		case <-flush.C:
 			_ = write()
-		case <-prune.C:
-			s.prune()
 		}
 	}
 }
@@ -221,20 +215,8 @@ func (s *LogService) insert(batch []*Log) error {
 	return s.app.LogsDB(ctx).CreateInBatches(batch, 100).Error
 }
 
-// prune deletes logs older than the settings' MaxDays.
-func (s *LogService) prune() {
-	days := s.app.Settings().Logs.MaxDays
-	if days <= 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := s.DeleteOlderThan(ctx, s.app.Now().AddDate(0, 0, -days)); err != nil {
-		s.app.logger.Error("prune request logs", "error", err)
-	}
-}
-
 // DeleteOlderThan removes logs created before t and returns how many.
+// The "cleanup.logs" cron job calls it hourly with logs.maxDays.
 func (s *LogService) DeleteOlderThan(ctx context.Context, t time.Time) (int64, error) {
 	res := s.app.LogsDB(ctx).Where(`"created" < ?`, FormatTime(t)).Delete(&Log{})
 	return res.RowsAffected, res.Error

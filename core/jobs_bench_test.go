@@ -1,0 +1,59 @@
+package core_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
+)
+
+// BenchmarkJobsThroughput enqueues b.N no-op jobs and waits until the
+// workers have run them all, end to end, in embedded mode (miniredis in
+// process) and Redis mode (HG_TEST_REDIS_URL; skipped when unreachable
+// outside CI). It reports jobs/s.
+//
+//	go test ./core -run '^$' -bench JobsThroughput -benchtime 2000x
+func BenchmarkJobsThroughput(b *testing.B) {
+	b.Run("embedded", func(b *testing.B) { benchJobs(b) })
+	b.Run("redis", func(b *testing.B) {
+		url := coretest.NewRedisDB(b)
+		benchJobs(b, coretest.WithConfig(func(c *core.Config) { c.Redis.URL = url }))
+	})
+}
+
+func benchJobs(b *testing.B, opts ...coretest.Option) {
+	app := coretest.NewApp(b, append([]coretest.Option{
+		coretest.WithConfig(func(c *core.Config) { c.Jobs.PollInterval = 50 * time.Millisecond }),
+		coretest.WithJobWorkers(),
+	}, opts...)...)
+	var done atomic.Int64
+	finished := make(chan struct{})
+	target := int64(b.N)
+	app.Jobs().Register("bench.noop", func(ctx context.Context, job *core.Job) error {
+		if done.Add(1) == target {
+			close(finished)
+		}
+		return nil
+	})
+	ctx := context.Background()
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := app.Jobs().Enqueue(ctx, "bench.noop", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-finished:
+	case <-time.After(5*time.Minute + time.Duration(b.N)*10*time.Millisecond):
+		b.Fatalf("only %d of %d jobs ran", done.Load(), b.N)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
+}
