@@ -1,0 +1,188 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
+)
+
+// countJobs registers "count": each run inserts its payload into t_seen,
+// whose primary key makes a second run of one job fail (counted in dup).
+func countJobs(n int, ran []atomic.Int32, dup *atomic.Int32) coretest.Option {
+	return coretest.WithAppOptions(core.WithPlugins(jobsPlugin(func(app *core.App) error {
+		app.Jobs().Register("count", func(ctx context.Context, job *core.Job) error {
+			var i int
+			if err := job.Decode(&i); err != nil {
+				return err
+			}
+			if err := app.DB(ctx).Exec(`INSERT INTO "t_seen" ("n", "app") VALUES (?, ?)`, i, n).Error; err != nil {
+				dup.Add(1)
+				return err
+			}
+			ran[n].Add(1)
+			return nil
+		})
+		return nil
+	})))
+}
+
+func countRows(t *testing.T, app *core.App, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := app.ReadDB(context.Background()).Table(table).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestFaultRedisStopsWhileServing kills a private redis-server under a
+// Redis-mode App: records still work, health says degraded with jobs down,
+// EnqueueTx rows wait in the outbox; when redis-server returns (empty, on
+// the same port) the outbox is dispatched and every job runs.
+func TestFaultRedisStopsWhileServing(t *testing.T) {
+	t.Parallel()
+	rs := coretest.NewRedisServer(t)
+	var ran [1]atomic.Int32
+	var dup atomic.Int32
+	app := coretest.NewApp(t, coretest.WithConfig(fastJobs),
+		coretest.WithConfig(func(c *core.Config) { c.Redis.URL = rs.URL() }),
+		countJobs(0, ran[:], &dup), coretest.WithJobQueue())
+	ctx := context.Background()
+	if err := app.DB(ctx).Exec(`CREATE TABLE "t_seen" ("n" INTEGER PRIMARY KEY, "app" INTEGER)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := app.StartWorkers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := app.Health(ctx, time.Second); h.Status != core.HealthOK || h.Jobs.Kind != core.JobsModeRedis {
+		t.Fatalf("health before = %s, jobs %+v", h.Status, h.Jobs)
+	}
+	posts, err := app.Collections().Create(ctx, input(t, `{"name":"posts","fields":[{"name":"title","type":"text"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := &core.RequestInfo{IsSuperuser: true}
+	// One job before the outage runs normally.
+	if _, err := app.Jobs().EnqueueTx(ctx, "count", 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the first job", func() bool { return countRows(t, app, "t_seen") == 1 })
+
+	rs.Stop()
+	start := time.Now()
+
+	// Records: create, read, update, delete.
+	rec, err := app.Records().Create(ctx, posts, map[string]any{"title": "during outage"}, sys)
+	if err != nil {
+		t.Fatalf("create with Redis down: %v", err)
+	}
+	if _, err := app.Records().Update(ctx, posts, rec.ID(), map[string]any{"title": "edited"}, sys); err != nil {
+		t.Fatalf("update with Redis down: %v", err)
+	}
+	got, err := app.Records().Find(ctx, posts, rec.ID())
+	if err != nil || got.GetString("title") != "edited" {
+		t.Fatalf("read with Redis down: %v %v", got, err)
+	}
+	if err := app.Records().Delete(ctx, posts, rec.ID(), sys); err != nil {
+		t.Fatalf("delete with Redis down: %v", err)
+	}
+
+	h := app.Health(ctx, time.Second)
+	if h.Status != core.HealthDegraded || h.Jobs.Status != core.HealthDown || h.Database.Status != core.HealthOK {
+		t.Fatalf("health with Redis down = %s, jobs %+v, db %+v", h.Status, h.Jobs.ComponentHealth, h.Database)
+	}
+
+	const total = 20
+	for i := 1; i <= total; i++ {
+		if _, err := app.Jobs().EnqueueTx(ctx, "count", i); err != nil {
+			t.Fatalf("EnqueueTx with Redis down: %v", err)
+		}
+	}
+	if n, err := app.Jobs().OutboxLen(ctx); err != nil || n != total {
+		t.Fatalf("outbox holds %d rows (%v), want %d", n, err, total)
+	}
+	t.Logf("outage phase took %s", time.Since(start).Round(time.Millisecond))
+
+	rs.Start()
+	back := time.Now()
+	waitFor(t, 20*time.Second, fmt.Sprintf("%d jobs after Redis returned", total+1), func() bool {
+		return countRows(t, app, "t_seen") == total+1
+	})
+	t.Logf("outbox drained and jobs ran %s after Redis returned", time.Since(back).Round(time.Millisecond))
+	if n, _ := app.Jobs().OutboxLen(ctx); n != 0 {
+		t.Fatalf("%d outbox rows left", n)
+	}
+	if dup.Load() != 0 {
+		t.Fatalf("%d duplicate runs", dup.Load())
+	}
+	waitFor(t, 5*time.Second, "health ok again", func() bool {
+		return app.Health(ctx, time.Second).Status == core.HealthOK
+	})
+}
+
+// TestFaultRedisClusterThousandJobsOnce: two Apps on one Redis database
+// and one data database; 1,000 jobs enqueued across both (half Enqueue,
+// half EnqueueTx) run exactly once each (the primary key of t_seen would
+// reject a second run), and both instances run some.
+func TestFaultRedisClusterThousandJobsOnce(t *testing.T) {
+	t.Parallel()
+	redisURL := coretest.NewRedisDB(t)
+	onRedis := coretest.WithConfig(func(c *core.Config) {
+		c.Redis.URL = redisURL
+		c.Jobs.Concurrency = 8
+	})
+	ran := make([]atomic.Int32, 2)
+	var dup atomic.Int32
+	first := coretest.NewApp(t, coretest.WithConfig(fastJobs), onRedis, countJobs(0, ran, &dup), coretest.WithJobQueue())
+	ctx := context.Background()
+	if err := first.DB(ctx).Exec(`CREATE TABLE "t_seen" ("n" INTEGER PRIMARY KEY, "app" INTEGER)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := first.StartWorkers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := coretest.NewApp(t, coretest.WithConfig(fastJobs), onRedis, sameStore(first), countJobs(1, ran, &dup), coretest.WithJobWorkers())
+
+	const total = 1000
+	start := time.Now()
+	for i := range total {
+		app := first
+		if i%2 == 1 {
+			app = second
+		}
+		var err error
+		if i%4 < 2 {
+			_, err = app.Jobs().Enqueue(ctx, "count", i)
+		} else {
+			_, err = app.Jobs().EnqueueTx(ctx, "count", i)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d jobs", total), func() bool { return countRows(t, first, "t_seen") == total })
+	t.Logf("%d jobs enqueued and run in %s (instances: %d and %d)", total,
+		time.Since(start).Round(time.Millisecond), ran[0].Load(), ran[1].Load())
+	var distinct int64
+	if err := first.ReadDB(ctx).Raw(`SELECT COUNT(DISTINCT "n") FROM "t_seen" WHERE "n" >= 0 AND "n" < ?`, total).Scan(&distinct).Error; err != nil {
+		t.Fatal(err)
+	}
+	if distinct != total {
+		t.Fatalf("%d distinct jobs ran, want %d", distinct, total)
+	}
+	time.Sleep(300 * time.Millisecond) // a late duplicate would show now
+	if dup.Load() != 0 {
+		t.Fatalf("%d duplicate runs", dup.Load())
+	}
+	if ran[0].Load() == 0 || ran[1].Load() == 0 || ran[0].Load()+ran[1].Load() != total {
+		t.Fatalf("instances ran %d and %d jobs", ran[0].Load(), ran[1].Load())
+	}
+	if n, _ := first.Jobs().OutboxLen(ctx); n != 0 {
+		t.Fatalf("%d outbox rows left", n)
+	}
+}
