@@ -126,6 +126,30 @@ type JobService struct {
 	inspector *asynq.Inspector
 
 	workers *jobWorkers // nil until StartWorkers
+
+	// inFlight holds the outbox rows this process dispatched into the
+	// embedded queue and has not seen finish (see keepOutboxRows).
+	inFlight sync.Map
+}
+
+// keepOutboxRows reports whether outbox rows stay until their job
+// finishes. The embedded queue reaches disk only with each snapshot, so a
+// crash can lose what was dispatched since: keeping the row lets the next
+// start dispatch it again (its TaskID makes a copy that survived a
+// harmless conflict). A Redis queue is durable, so rows go on dispatch.
+func (s *JobService) keepOutboxRows() bool {
+	return !s.inline && s.Mode() == JobsModeEmbedded
+}
+
+// finishOutboxRow forgets the outbox row of a finished job, if it had one.
+func (s *JobService) finishOutboxRow(ctx context.Context, id string) {
+	if id == "" || !s.keepOutboxRows() {
+		return
+	}
+	s.inFlight.Delete(id)
+	if err := s.app.DB(withoutTx(ctx)).Where(`"id" = ?`, id).Delete(&outboxRow{}).Error; err != nil {
+		s.app.logger.WarnContext(ctx, "jobs: delete finished outbox row", "component", "jobs", "id", id, "error", err)
+	}
 }
 
 // WithInlineJobs makes Enqueue and EnqueueTx run the handler at once in
@@ -260,7 +284,12 @@ func (s *JobService) process(ctx context.Context, t *asynq.Task) error {
 	job.Queue, _ = asynq.GetQueueName(ctx)
 	job.Retried, _ = asynq.GetRetryCount(ctx)
 	job.MaxRetry, _ = asynq.GetMaxRetry(ctx)
-	return s.run(ctx, job)
+	err := s.run(ctx, job)
+	if err == nil || job.Retried >= job.MaxRetry || errors.Is(err, asynq.SkipRetry) {
+		// Done for good (completed, or archived after its last try).
+		s.finishOutboxRow(context.WithoutCancel(ctx), job.ID)
+	}
+	return err
 }
 
 func (s *JobService) run(ctx context.Context, job *Job) error {

@@ -175,6 +175,10 @@ func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow) error {
 			Updates(map[string]any{"attempts": row.Attempts + 1, "lastError": err.Error()})
 		return err
 	}
+	if s.keepOutboxRows() {
+		s.inFlight.Store(row.ID, struct{}{})
+		return nil
+	}
 	return s.app.DB(withoutTx(ctx)).Where(`"id" = ?`, row.ID).Delete(&outboxRow{}).Error
 }
 
@@ -189,6 +193,9 @@ func (s *JobService) dispatchOutbox(ctx context.Context) {
 			return
 		}
 		for _, row := range rows {
+			if _, inFlight := s.inFlight.Load(row.ID); inFlight {
+				continue // dispatched by this process, waiting to finish
+			}
 			if err := s.dispatchRow(ctx, row); err != nil {
 				return
 			}

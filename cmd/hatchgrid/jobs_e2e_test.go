@@ -42,16 +42,11 @@ func call(t *testing.T, s *server, method, path, body, token string) (int, strin
 // data dir, with the receiver now answering 204, the signed delivery
 // arrives.
 //
-// KNOWN BUG (issue 5, must-show 1), so skipped unless HG_TEST_KNOWN_BUGS=1:
-// in embedded mode the outbox row is deleted as soon as the job is handed
-// to the in-process queue, which reaches disk only with the next snapshot
-// (every 30s), so a kill -9 in between loses the delivery. Remove the skip
-// once the row outlives the snapshot (or the dispatch forces one).
+// In embedded mode the outbox row outlives the in-process queue's next
+// snapshot: it stays until its job finishes, so a restart after a kill -9
+// dispatches it again.
 func TestWebhookSurvivesKill9(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("HG_TEST_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: embedded-mode outbox jobs are lost by a kill -9 before the next snapshot (set HG_TEST_KNOWN_BUGS=1 to run)")
-	}
 	dir := filepath.Join(t.TempDir(), "data")
 	env := append(dbEnv(t), "HG_LOG_LEVEL=warn")
 
