@@ -112,6 +112,17 @@ func field(typ, name string, opts fieldDef) fieldDef {
 }
 
 func insertSuperusersCollection(tx *Tx) error {
+	return insertSystemAuthCollection(tx, SuperusersCollectionID, "_superusers", []string{
+		`CREATE UNIQUE INDEX "idx_tokenKey_` + SuperusersCollectionID + `" ON "_superusers" ("tokenKey")`,
+		`CREATE UNIQUE INDEX "idx_email_` + SuperusersCollectionID + `" ON "_superusers" ("email") WHERE "email" != ''`,
+	})
+}
+
+// insertSystemAuthCollection records the definition of a system auth
+// collection with PocketBase's auth fields, fresh token secrets and the
+// given indexes (created by the caller). Later migrations that add system
+// auth collections (_staff) use it too.
+func insertSystemAuthCollection(tx *Tx, id, name string, indexes []string) error {
 	fields := []fieldDef{
 		field("text", "id", fieldDef{"primaryKey": true, "required": true, "min": 15, "max": 15,
 			"pattern": "^[a-z0-9]+$", "autogeneratePattern": "[a-z0-9]{15}"}),
@@ -123,10 +134,6 @@ func insertSuperusersCollection(tx *Tx) error {
 		field("bool", "verified", fieldDef{"required": false}),
 		field("autodate", "created", fieldDef{"onCreate": true, "onUpdate": false}),
 		field("autodate", "updated", fieldDef{"onCreate": true, "onUpdate": true}),
-	}
-	indexes := []string{
-		`CREATE UNIQUE INDEX "idx_tokenKey_` + SuperusersCollectionID + `" ON "_superusers" ("tokenKey")`,
-		`CREATE UNIQUE INDEX "idx_email_` + SuperusersCollectionID + `" ON "_superusers" ("email") WHERE "email" != ''`,
 	}
 	token := func(seconds int) map[string]any {
 		return map[string]any{"duration": seconds, "secret": security.RandomString(50, security.SecretAlphabet)}
@@ -153,7 +160,7 @@ func insertSuperusersCollection(tx *Tx) error {
 	now := time.Now().UTC().Format("2006-01-02 15:04:05.000Z")
 	return tx.Exec(
 		`INSERT INTO "_collections" ("id", "system", "type", "name", "fields", "indexes", "options", "created", "updated")
-		 VALUES (?, TRUE, 'auth', '_superusers', ?, ?, ?, ?, ?)`,
-		SuperusersCollectionID, string(docs[0]), string(docs[1]), string(docs[2]), now, now,
+		 VALUES (?, TRUE, 'auth', ?, ?, ?, ?, ?, ?)`,
+		id, name, string(docs[0]), string(docs[1]), string(docs[2]), now, now,
 	)
 }

@@ -1,11 +1,7 @@
 package migrations
 
 import (
-	"encoding/json"
-	"time"
-
 	"github.com/hatchgrid/hatchgrid/core/dialect"
-	"github.com/hatchgrid/hatchgrid/core/security"
 )
 
 // StaffCollectionID is the fixed id of the _staff collection.
@@ -94,43 +90,5 @@ var staffIndexes = []string{
 // same shape as _superusers, with token secrets of its own. Its API rules
 // stay null: only superusers manage staff accounts.
 func insertStaffCollection(tx *Tx) error {
-	fields := []fieldDef{
-		field("text", "id", fieldDef{"primaryKey": true, "required": true, "min": 15, "max": 15,
-			"pattern": "^[a-z0-9]+$", "autogeneratePattern": "[a-z0-9]{15}"}),
-		field("password", "password", fieldDef{"hidden": true, "required": true, "min": 8, "max": 0, "cost": 0, "pattern": ""}),
-		field("text", "tokenKey", fieldDef{"hidden": true, "required": true, "min": 30, "max": 60,
-			"pattern": "", "autogeneratePattern": "[a-zA-Z0-9]{50}", "primaryKey": false}),
-		field("email", "email", fieldDef{"required": true, "exceptDomains": nil, "onlyDomains": nil}),
-		field("bool", "emailVisibility", fieldDef{"required": false}),
-		field("bool", "verified", fieldDef{"required": false}),
-		field("autodate", "created", fieldDef{"onCreate": true, "onUpdate": false}),
-		field("autodate", "updated", fieldDef{"onCreate": true, "onUpdate": true}),
-	}
-	token := func(seconds int) map[string]any {
-		return map[string]any{"duration": seconds, "secret": security.RandomString(50, security.SecretAlphabet)}
-	}
-	options := map[string]any{
-		"authRule":           "",
-		"manageRule":         nil,
-		"passwordAuth":       map[string]any{"enabled": true, "identityFields": []string{"email"}},
-		"authToken":          token(86400),
-		"passwordResetToken": token(1800),
-		"emailChangeToken":   token(1800),
-		"verificationToken":  token(259200),
-		"fileToken":          token(180),
-	}
-	var docs [3][]byte
-	for i, v := range []any{fields, staffIndexes, options} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		docs[i] = b
-	}
-	now := time.Now().UTC().Format("2006-01-02 15:04:05.000Z")
-	return tx.Exec(
-		`INSERT INTO "_collections" ("id", "system", "type", "name", "fields", "indexes", "options", "created", "updated")
-		 VALUES (?, TRUE, 'auth', '_staff', ?, ?, ?, ?, ?)`,
-		StaffCollectionID, string(docs[0]), string(docs[1]), string(docs[2]), now, now,
-	)
+	return insertSystemAuthCollection(tx, StaffCollectionID, "_staff", staffIndexes)
 }
