@@ -106,12 +106,9 @@ func (h authHandlers) authRefresh(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := authRecord(c)
-	if rec == nil {
-		return errUnauthorized()
-	}
-	if rec.Collection().ID != col.ID {
-		return core.Errorf(core.CodeForbidden, "The request requires auth record from %s collection.", rec.Collection().Name)
+	rec, err := callerOf(c, col)
+	if err != nil {
+		return err
 	}
 	if refreshable, _ := c.Get(ctxRefreshable).(bool); !refreshable {
 		return core.Errorf(core.CodeForbidden, "The current auth token is not refreshable.")
@@ -121,6 +118,19 @@ func (h authHandlers) authRefresh(c echo.Context) error {
 		return err
 	}
 	return h.authResponse(c, rec, token)
+}
+
+// callerOf returns the signed-in record, which must belong to col: 401 for
+// guests, 403 for records of another collection.
+func callerOf(c echo.Context, col *core.Collection) (*core.Record, error) {
+	rec := authRecord(c)
+	if rec == nil {
+		return nil, errUnauthorized()
+	}
+	if rec.Collection().ID != col.ID {
+		return nil, core.Errorf(core.CodeForbidden, "The request requires auth record from %s collection.", rec.Collection().Name)
+	}
+	return rec, nil
 }
 
 // impersonate lets a superuser act as any auth record: a non-refreshable

@@ -85,12 +85,9 @@ func (h authHandlers) requestEmailChange(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := authRecord(c)
-	if rec == nil {
-		return errUnauthorized()
-	}
-	if rec.Collection().ID != col.ID {
-		return core.Errorf(core.CodeForbidden, "The request requires auth record from %s collection.", rec.Collection().Name)
+	rec, err := callerOf(c, col)
+	if err != nil {
+		return err
 	}
 	if err := h.app.Auth().RequestEmailChange(c.Request().Context(), rec, formString(form, "newEmail")); err != nil {
 		return err
