@@ -179,8 +179,9 @@ func TestFaultRedisClusterThousandJobsOnce(t *testing.T) {
 	if dup.Load() != 0 {
 		t.Fatalf("%d duplicate runs", dup.Load())
 	}
-	if ran[0].Load() == 0 || ran[1].Load() == 0 || ran[0].Load()+ran[1].Load() != total {
-		t.Fatalf("instances ran %d and %d jobs", ran[0].Load(), ran[1].Load())
+	// Redis decides which instance dequeues each job; only the total counts.
+	if ran[0].Load()+ran[1].Load() != total {
+		t.Fatalf("instances ran %d and %d jobs, want %d in all", ran[0].Load(), ran[1].Load(), total)
 	}
 	if n, _ := first.Jobs().OutboxLen(ctx); n != 0 {
 		t.Fatalf("%d outbox rows left", n)

@@ -93,8 +93,10 @@ func TestRedisClusterRunsEachJobOnce(t *testing.T) {
 	if failures.Load() != 0 {
 		t.Fatalf("%d runs failed (a job ran twice?)", failures.Load())
 	}
-	if ran[0].Load() == 0 || ran[1].Load() == 0 || ran[0].Load()+ran[1].Load() != total {
-		t.Fatalf("instances ran %d and %d jobs", ran[0].Load(), ran[1].Load())
+	// Which instance dequeues each job is up to Redis and the schedulers;
+	// one of them may take every job, so only the total is checked here.
+	if ran[0].Load()+ran[1].Load() != total {
+		t.Fatalf("instances ran %d and %d jobs, want %d in all", ran[0].Load(), ran[1].Load(), total)
 	}
 
 	// Both instances schedule "tick"; each second's tick runs once.
