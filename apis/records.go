@@ -89,14 +89,7 @@ func (h recordHandlers) view(c echo.Context) error {
 }
 
 func (h recordHandlers) create(c echo.Context) error {
-	col, err := h.collection(c)
-	if err != nil {
-		return err
-	}
-	if err := limitBody(c, h.bodyLimit(col)); err != nil {
-		return err
-	}
-	body, err := bindForm(c)
+	col, body, err := h.writeBody(c)
 	if err != nil {
 		return err
 	}
@@ -110,14 +103,7 @@ func (h recordHandlers) create(c echo.Context) error {
 }
 
 func (h recordHandlers) update(c echo.Context) error {
-	col, err := h.collection(c)
-	if err != nil {
-		return err
-	}
-	if err := limitBody(c, h.bodyLimit(col)); err != nil {
-		return err
-	}
-	body, err := bindForm(c)
+	col, body, err := h.writeBody(c)
 	if err != nil {
 		return err
 	}
@@ -128,6 +114,23 @@ func (h recordHandlers) update(c echo.Context) error {
 		e.Record, err = h.app.Records().Update(e.Context, e.Collection, e.ID, e.Body, e.Info)
 		return err
 	})
+}
+
+// writeBody resolves the collection of a create or update and reads its
+// body, capped at the collection's body limit.
+func (h recordHandlers) writeBody(c echo.Context) (*core.Collection, map[string]any, error) {
+	col, err := h.collection(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := limitBody(c, h.bodyLimit(col)); err != nil {
+		return nil, nil, err
+	}
+	body, err := bindForm(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return col, body, nil
 }
 
 // bodyLimit is the largest body a write to col may send: the server's

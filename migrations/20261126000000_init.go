@@ -121,7 +121,9 @@ func insertSuperusersCollection(tx *Tx) error {
 // insertSystemAuthCollection records the definition of a system auth
 // collection with PocketBase's auth fields, fresh token secrets and the
 // given indexes (created by the caller). Later migrations that add system
-// auth collections (_staff) use it too.
+// auth collections (_staff) use it too, so it is part of applied
+// migrations: never change what it writes; change a definition in a new
+// migration instead.
 func insertSystemAuthCollection(tx *Tx, id, name string, indexes []string) error {
 	fields := []fieldDef{
 		field("text", "id", fieldDef{"primaryKey": true, "required": true, "min": 15, "max": 15,
