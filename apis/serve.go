@@ -12,8 +12,8 @@ import (
 
 // ServeOptions tune Serve.
 type ServeOptions struct {
-	// OnListen, if set, is called once the server accepts connections, with
-	// the address it listens on (useful with port 0).
+	// OnListen, if set, is called once the port is bound and before the
+	// first connection is served, with the address (useful with port 0).
 	OnListen func(addr net.Addr)
 }
 
@@ -44,11 +44,14 @@ func Serve(ctx context.Context, app *core.App, opts ServeOptions) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", e.Server.Addr, err)
 		}
-		served := make(chan error, 1)
-		go func() { served <- e.Server.Serve(ln) }()
+		// OnListen runs before the first connection is accepted (they wait in
+		// the listen backlog), so whatever it prints, such as the first-run
+		// instructions, is out before the server answers anyone.
 		if opts.OnListen != nil {
 			opts.OnListen(ln.Addr())
 		}
+		served := make(chan error, 1)
+		go func() { served <- e.Server.Serve(ln) }()
 
 		select {
 		case err := <-served:
