@@ -28,6 +28,38 @@ func registerPolicyRoutes(g *echo.Group, app *core.App) {
 	g.POST("/hg/roles/:name/members", h.addMember, guard)
 	g.DELETE("/hg/roles/:name/members/guest", h.removeGuest, guard)
 	g.DELETE("/hg/roles/:name/members/:collection/:record", h.removeMember, guard)
+
+	g.GET("/hg/access", h.myAccess)
+	g.GET("/hg/access/check", h.checkAccess, guard)
+}
+
+// myAccess tells the caller what it may do, so that the dashboard shows
+// only the screens the API would let it use.
+func (h policyHandlers) myAccess(c echo.Context) error {
+	if core.ActorFrom(c.Request().Context()).IsGuest() {
+		return errUnauthorized()
+	}
+	out, err := h.app.Policies().AccessOf(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// checkAccess is the effective access check: may a subject (subject, or
+// collection and recordId) perform action on resource?
+func (h policyHandlers) checkAccess(c echo.Context) error {
+	q := c.QueryParams()
+	in := core.AccessCheck{
+		RoleMember: core.RoleMember{Subject: q.Get("subject"), CollectionName: q.Get("collection"), RecordID: q.Get("recordId")},
+		Resource:   q.Get("resource"),
+		Action:     q.Get("action"),
+	}
+	out, err := h.app.Policies().Check(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (h policyHandlers) listPolicies(c echo.Context) error {
