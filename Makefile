@@ -8,7 +8,7 @@ PG_URL        ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BIN           := bin/hatchgrid
 LDFLAGS       := -s -w -X github.com/hatchgrid/hatchgrid/core.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps bench clean
+.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps bench clean
 
 all: build
 
@@ -18,9 +18,10 @@ build:
 run:
 	$(GO) run ./cmd/hatchgrid serve
 
-# Everything: static checks, the Go suite on SQLite and on PostgreSQL, the
-# race detector where it matters, and the SDK tests.
-test: vet fmt-check test-sqlite test-postgres test-race test-sdk
+# Everything: static checks, the committed dashboard against its source,
+# the Go suite on SQLite and on PostgreSQL, the race detector where it
+# matters, the SDK tests and the dashboard in a real browser.
+test: vet fmt-check ui-check test-sqlite test-postgres test-race test-sdk test-ui
 
 vet:
 	$(GO) vet ./...
@@ -43,6 +44,28 @@ sdk-deps:
 
 test-sdk: sdk-deps
 	cd tests/sdk && HG_TEST_POSTGRES_URL='$(PG_URL)' npm test
+
+# The dashboard: admin-ui/dist is committed so `go run` needs no Node;
+# `make ui` rebuilds it, and ui-check fails when it differs from its source.
+ui-deps:
+	cd admin-ui && npm ci --no-audit --no-fund
+
+ui: ui-deps
+	cd admin-ui && npm run check && npm run build
+
+ui-check: ui-deps
+	cd admin-ui && npm run check
+	@tmp=$$(mktemp -d) && (cd admin-ui && npx vite build --logLevel warn --outDir $$tmp --emptyOutDir) && \
+	if ! diff -r $$tmp admin-ui/dist; then \
+	  echo "admin-ui/dist differs from its source: run 'make ui' and commit admin-ui/dist"; rm -rf $$tmp; exit 1; fi; \
+	rm -rf $$tmp; echo "admin-ui/dist matches its source"
+
+ui-test-deps: sdk-deps
+	cd tests/ui && npm ci --no-audit --no-fund
+
+# Browser tests: playwright-core driving Debian's /usr/bin/chromium.
+test-ui: ui-test-deps
+	cd tests/ui && HG_TEST_POSTGRES_URL='$(PG_URL)' npm test
 
 # Load benchmarks against a real server on 127.0.0.1, both dialects; one
 # JSON line per scenario (see bench/README.md).

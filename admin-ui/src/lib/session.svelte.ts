@@ -1,0 +1,88 @@
+import type { CollectionModel, RecordModel } from "pocketbase";
+import { pb, tokenSecondsLeft } from "./pb";
+import { toast } from "./toasts.svelte";
+
+export type AdminResource = "admin:schema" | "admin:settings" | "admin:logs" | "admin:jobs" | "admin:policies";
+
+/** GET /api/hg/access: what the signed-in account may do. */
+export type Access = {
+  superuser: boolean;
+  admin: Record<AdminResource, { read: boolean; write: boolean }>;
+  collections: Record<string, string[]>;
+};
+
+export const session = $state<{
+  record: RecordModel | null;
+  access: Access | null;
+  collections: CollectionModel[];
+  notice: string;
+}>({ record: null, access: null, collections: [], notice: "" });
+
+/** Whether the signed-in account may perform action on an admin resource. */
+export function can(resource: AdminResource, action: "read" | "write" = "read"): boolean {
+  const a = session.access;
+  if (!a) return false;
+  return a.superuser || !!a.admin[resource]?.[action];
+}
+
+export function isSuperuser(): boolean {
+  return !!session.access?.superuser;
+}
+
+/** Reloads the collections (when the account may read schemas). */
+export async function loadCollections() {
+  if (!can("admin:schema")) {
+    session.collections = [];
+    return;
+  }
+  session.collections = await pb.collections.getFullList({ sort: "name" });
+}
+
+export function collectionByName(name: string): CollectionModel | undefined {
+  return session.collections.find((c) => c.name === name || c.id === name);
+}
+
+/** Loads the account's access and collections after sign-in or reload. */
+export async function startSession() {
+  session.record = pb.authStore.record;
+  session.access = await pb.send<Access>("/api/hg/access", {});
+  await loadCollections();
+}
+
+export function logout(notice = "") {
+  pb.authStore.clear();
+  session.record = null;
+  session.access = null;
+  session.collections = [];
+  session.notice = notice;
+  if (notice) toast(notice, "info", 6000);
+}
+
+// Sessions end when the token does: refresh it while the tab is in use,
+// and sign out with a notice once it has expired.
+let watch: ReturnType<typeof setInterval> | undefined;
+export function watchExpiry() {
+  clearInterval(watch);
+  watch = setInterval(async () => {
+    if (!pb.authStore.token) return;
+    const left = tokenSecondsLeft(pb.authStore.token);
+    if (left <= 0) {
+      logout("Your session has expired. Please sign in again.");
+    } else if (left < 300 && document.visibilityState === "visible") {
+      try {
+        await pb.collection(pb.authStore.record!.collectionName).authRefresh();
+      } catch {
+        logout("Your session has expired. Please sign in again.");
+      }
+    }
+  }, 10_000);
+}
+
+// A 401 on any request means the token no longer works (a password change,
+// a revoked token key): sign out rather than leave a broken screen.
+pb.afterSend = (response, data) => {
+  if (response.status === 401 && pb.authStore.token && !response.url.includes("/auth-with-")) {
+    logout("Your session has expired. Please sign in again.");
+  }
+  return data;
+};
