@@ -29,8 +29,12 @@ export function isSuperuser(): boolean {
   return !!session.access?.superuser;
 }
 
-/** Reloads the collections (when the account may read schemas). */
+/**
+ * Reloads the collections (when the account may read schemas) and the
+ * access summary, which names every collection.
+ */
 export async function loadCollections() {
+  session.access = await pb.send<Access>("/api/hg/access", {});
   if (!can("admin:schema")) {
     session.collections = [];
     return;
@@ -45,7 +49,6 @@ export function collectionByName(name: string): CollectionModel | undefined {
 /** Loads the account's access and collections after sign-in or reload. */
 export async function startSession() {
   session.record = pb.authStore.record;
-  session.access = await pb.send<Access>("/api/hg/access", {});
   await loadCollections();
 }
 
