@@ -28,7 +28,7 @@ func (o *AuthOptions) OTPOptions() OTPOptions {
 	if opts.Duration <= 0 {
 		opts.Duration = 180
 	}
-	if opts.Length < 4 || opts.Length > 32 {
+	if opts.Length < minOTPLength || opts.Length > maxOTPLength {
 		opts.Length = 8
 	}
 	return opts

@@ -164,27 +164,36 @@ func (c *Collection) MarshalJSON() ([]byte, error) {
 }
 
 // CollectionInput is a collection as clients send it: every key optional,
-// so that an update changes only what it names.
+// so that an update changes only what it names. The auth options (the
+// keys from AuthRule on) apply to auth collections only.
 type CollectionInput struct {
-	ID         *string              `json:"id"`
-	Name       *string              `json:"name"`
-	Type       *string              `json:"type"`
-	Fields     *[]*Field            `json:"fields"`
-	Indexes    *[]string            `json:"indexes"`
-	ListRule   optionalRule         `json:"listRule"`
-	ViewRule   optionalRule         `json:"viewRule"`
-	CreateRule optionalRule         `json:"createRule"`
-	UpdateRule optionalRule         `json:"updateRule"`
-	DeleteRule optionalRule         `json:"deleteRule"`
-	ViewQuery  *string              `json:"viewQuery"`
-	AuthRule   optionalRule         `json:"authRule"`
-	ManageRule optionalRule         `json:"manageRule"`
-	Passwords  *PasswordAuthOptions `json:"passwordAuth"`
-	AuthToken  *TokenConfig         `json:"authToken"`
-	MFA        json.RawMessage      `json:"mfa"`
-	OTP        json.RawMessage      `json:"otp"`
-	AuthAlert  json.RawMessage      `json:"authAlert"`
-	OAuth2     *OAuth2Input         `json:"oauth2"`
+	ID         *string      `json:"id"`
+	Name       *string      `json:"name"`
+	Type       *string      `json:"type"`
+	Fields     *[]*Field    `json:"fields"`
+	Indexes    *[]string    `json:"indexes"`
+	ListRule   optionalRule `json:"listRule"`
+	ViewRule   optionalRule `json:"viewRule"`
+	CreateRule optionalRule `json:"createRule"`
+	UpdateRule optionalRule `json:"updateRule"`
+	DeleteRule optionalRule `json:"deleteRule"`
+	ViewQuery  *string      `json:"viewQuery"`
+
+	AuthRule                   optionalRule        `json:"authRule"`
+	ManageRule                 optionalRule        `json:"manageRule"`
+	Passwords                  *PasswordAuthInput  `json:"passwordAuth"`
+	MFA                        *MFAInput           `json:"mfa"`
+	OTP                        *OTPInput           `json:"otp"`
+	AuthAlert                  *AuthAlertInput     `json:"authAlert"`
+	OAuth2                     *OAuth2Input        `json:"oauth2"`
+	AuthToken                  *TokenInput         `json:"authToken"`
+	PasswordResetToken         *TokenInput         `json:"passwordResetToken"`
+	EmailChangeToken           *TokenInput         `json:"emailChangeToken"`
+	VerificationToken          *TokenInput         `json:"verificationToken"`
+	FileToken                  *TokenInput         `json:"fileToken"`
+	VerificationTemplate       *EmailTemplateInput `json:"verificationTemplate"`
+	ResetPasswordTemplate      *EmailTemplateInput `json:"resetPasswordTemplate"`
+	ConfirmEmailChangeTemplate *EmailTemplateInput `json:"confirmEmailChangeTemplate"`
 }
 
 // optionalRule tells a rule left out (unchanged) from one set to null
@@ -234,29 +243,7 @@ func (in *CollectionInput) apply(c *Collection) {
 		c.ViewQuery = *in.ViewQuery
 	}
 	if c.Auth != nil {
-		if in.AuthRule.Set {
-			c.Auth.AuthRule = in.AuthRule.Value
-		}
-		if in.ManageRule.Set {
-			c.Auth.ManageRule = in.ManageRule.Value
-		}
-		if in.Passwords != nil {
-			c.Auth.PasswordAuth = *in.Passwords
-		}
-		if in.AuthToken != nil && in.AuthToken.Duration > 0 {
-			c.Auth.AuthToken.Duration = in.AuthToken.Duration
-		}
-		if in.OAuth2 != nil {
-			c.Auth.OAuth2 = c.Auth.OAuth2.withInput(*in.OAuth2)
-		}
-		for _, r := range []struct {
-			in  json.RawMessage
-			dst *json.RawMessage
-		}{{in.MFA, &c.Auth.MFA}, {in.OTP, &c.Auth.OTP}, {in.AuthAlert, &c.Auth.AuthAlert}} {
-			if len(r.in) > 0 && string(r.in) != "null" {
-				*r.dst = mergeJSON(*r.dst, r.in)
-			}
-		}
+		in.applyAuth(c.Auth)
 	}
 }
 
@@ -319,24 +306,4 @@ func authIndexes(c *Collection) []string {
 		fmt.Sprintf("CREATE UNIQUE INDEX `idx_tokenKey_%s` ON `%s` (`tokenKey`)", c.ID, c.Name),
 		fmt.Sprintf("CREATE UNIQUE INDEX `idx_email_%s` ON `%s` (`email`) WHERE `email` != ''", c.ID, c.Name),
 	}
-}
-
-// mergeJSON returns the object base with the keys of patch set over it, so
-// that a partial update ({"enabled": true}) keeps the other settings.
-func mergeJSON(base, patch json.RawMessage) json.RawMessage {
-	var into, from map[string]any
-	if json.Unmarshal(base, &into) != nil || into == nil {
-		into = map[string]any{}
-	}
-	if json.Unmarshal(patch, &from) != nil {
-		return base
-	}
-	for k, v := range from {
-		into[k] = v
-	}
-	out, err := json.Marshal(into)
-	if err != nil {
-		return base
-	}
-	return out
 }

@@ -75,6 +75,9 @@ func (s *CollectionService) validateCollection(c, old *Collection) error {
 		}
 	}
 	validateIndexes(c, fail)
+	if c.IsAuth() && c.Auth != nil {
+		validateAuthOptions(c, fail)
+	}
 
 	if len(errs) > 0 {
 		return Invalid("An error occurred while validating the submitted data.", errs)
