@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/hatchgrid/hatchgrid/core"
@@ -25,11 +26,16 @@ func (h settingsHandlers) list(c echo.Context) error {
 }
 
 // update merges the submitted sections over the current settings (omitted
-// fields, secrets included, keep their values), validates and saves them.
+// fields, secrets included, keep their values; a sent array replaces the
+// stored one), validates and saves them.
 func (h settingsHandlers) update(c echo.Context) error {
-	next := h.app.Settings()
-	if err := bindJSON(c, &next); err != nil {
+	var patch json.RawMessage
+	if err := bindJSON(c, &patch); err != nil {
 		return err
+	}
+	next, err := h.app.Settings().Patched(patch)
+	if err != nil {
+		return errLoadBody(err)
 	}
 	if err := h.app.SaveSettings(c.Request().Context(), next); err != nil {
 		return err

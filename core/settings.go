@@ -150,6 +150,29 @@ func (s Settings) clone() Settings {
 	return s
 }
 
+// Patched returns s with patch, a JSON object of settings sections as
+// PATCH /api/settings takes it, applied over it: objects merge key by key,
+// so that a key left out (a secret included) keeps its value, while an
+// array replaces the stored one wholly. Decoding the patch straight into s
+// would not do: Go's decoder fills existing slice elements in place, so a
+// rate-limit rule sent without "audience" would keep the audience of the
+// rule stored at its position. A patch of the wrong shape is an error.
+func (s Settings) Patched(patch []byte) (Settings, error) {
+	current, err := json.Marshal(s)
+	if err != nil {
+		return s, err
+	}
+	merged, err := mergeJSON(current, patch)
+	if err != nil {
+		return s, err
+	}
+	var out Settings
+	if err := json.Unmarshal(merged, &out); err != nil {
+		return s, err
+	}
+	return out.clone(), nil
+}
+
 // Redacted returns a copy of s without its secrets, for output.
 func (s Settings) Redacted() Settings {
 	s = s.clone()
@@ -189,7 +212,7 @@ func (s *settingsStore) load(ctx context.Context, app *App) error {
 	case err != nil:
 		return err
 	default:
-		if err := json.Unmarshal(p.Value, &settings); err != nil {
+		if settings, err = settings.Patched(p.Value); err != nil {
 			return err
 		}
 	}

@@ -144,3 +144,29 @@ func TestSaveSettings(t *testing.T) {
 		t.Fatal("Settings() shares its slices with the current settings")
 	}
 }
+
+func TestSettingsPatched(t *testing.T) {
+	t.Parallel()
+	s := core.DefaultSettings()
+	s.SMTP.Password = "hunter2"
+	s.RateLimits.Rules = []core.RateLimitRule{{Label: "/api/a/", Audience: "@guest", MaxRequests: 1, Duration: 1}}
+	got, err := s.Patched([]byte(`{"rateLimits":{"rules":[{"label":"/api/b/","maxRequests":2}]},"smtp":{"username":"u","port":null}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (core.RateLimitRule{Label: "/api/b/", MaxRequests: 2}); len(got.RateLimits.Rules) != 1 || got.RateLimits.Rules[0] != want {
+		t.Errorf("rules = %+v, want only %+v", got.RateLimits.Rules, want)
+	}
+	if got.SMTP.Password != "hunter2" || got.SMTP.Username != "u" || got.SMTP.Port != 587 || got.SMTP.Host != "smtp.example.com" {
+		t.Errorf("smtp = %+v: keys left out or null must keep their values", got.SMTP)
+	}
+	if s.RateLimits.Rules[0].Audience != "@guest" {
+		t.Errorf("Patched changed its receiver: %+v", s.RateLimits.Rules)
+	}
+	if _, err := s.Patched([]byte(`{"batch":{"timeout":"long"}}`)); err == nil {
+		t.Error("a patch of the wrong type was accepted")
+	}
+	if got, err := s.Patched(nil); err != nil || got.SMTP.Password != "hunter2" || len(got.RateLimits.Rules) != 1 {
+		t.Errorf("empty patch = %+v, %v", got, err)
+	}
+}
