@@ -6,6 +6,8 @@
 // rest). Screenshots of each main screen go to artifacts/.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 
@@ -169,6 +171,32 @@ for (const dialect of await dialects()) {
       await pb.collection('authors').create({ name: 'Grace Hopper' });
     });
 
+    it('edits an auth collection\'s mail template and token duration', async () => {
+      await sidebar().getByRole('link', { name: '_staff' }).click();
+      await page.getByRole('button', { name: 'Edit collection' }).click();
+      const d = dialog('Edit _staff');
+      await d.getByRole('tab', { name: 'Options' }).click();
+      await d.getByRole('button', { name: 'Mail templates' }).click();
+      await d.getByRole('button', { name: 'Reset password', exact: true }).click();
+      await d.getByRole('group', { name: 'Reset password template' }).getByLabel('Subject').fill('Reset your {APP_NAME} password now');
+      await d.getByRole('button', { name: 'Token options' }).click();
+      await d.getByLabel('Auth token duration (seconds)').fill('5');
+      await d.getByRole('button', { name: 'Save changes' }).click();
+      await d.getByText('Must be no less than 10.').first().waitFor();
+      await d.getByLabel('Auth token duration (seconds)').fill('3600');
+      await ui.shot(page, 'auth-options');
+      await d.getByRole('button', { name: 'Save changes' }).click();
+      await d.waitFor({ state: 'detached' });
+
+      const pb = server.client();
+      await pb.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+      const staff = await pb.collections.getOne('_staff');
+      assert.equal(staff.resetPasswordTemplate.subject, 'Reset your {APP_NAME} password now');
+      assert.match(staff.resetPasswordTemplate.body, /\{TOKEN\}/);
+      assert.equal(staff.authToken.duration, 3600);
+      await sidebar().getByRole('link', { name: 'posts' }).click();
+    });
+
     it('adds records, one with a file upload and a relation', async () => {
       const add = async ({ title, views, status, author, file }) => {
         await page.getByRole('button', { name: '+ New record' }).click();
@@ -296,15 +324,61 @@ for (const dialect of await dialects()) {
       await ui.shot(page, 'settings');
     });
 
+    it('configures a webhook and shows its signed delivery', async () => {
+      const received = [];
+      const receiver = createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+          res.end('ok');
+        });
+      });
+      await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      try {
+        await sidebar().getByRole('link', { name: 'Webhooks' }).click();
+        await page.getByRole('button', { name: 'New webhook' }).click();
+        const d = dialog('New webhook');
+        await d.getByLabel('Collection').selectOption('posts');
+        await d.getByRole('checkbox', { name: 'update' }).uncheck();
+        await d.getByRole('checkbox', { name: 'delete' }).uncheck();
+        await d.getByLabel('URL').fill('ftp://example.com/hook');
+        await d.getByRole('button', { name: 'Generate' }).click();
+        const secret = await d.getByLabel('Signing secret').inputValue();
+        assert.match(secret, /^[0-9a-f]{48}$/);
+        await d.getByRole('button', { name: 'Create webhook' }).click();
+        await d.getByText('Must be an http or https URL.').waitFor();
+        await d.getByLabel('URL').fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+        await d.getByRole('button', { name: 'Create webhook' }).click();
+        await d.waitFor({ state: 'detached' });
+
+        const pb = server.client();
+        await pb.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+        const rec = await pb.collection('posts').create({ title: 'Hooked post', views: 1, status: 'draft' });
+        for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(received.length, 1, 'one delivery');
+        const want = 'sha256=' + createHmac('sha256', secret).update(received[0].body).digest('hex');
+        assert.equal(received[0].headers['x-hatchgrid-signature'], want);
+        assert.equal(JSON.parse(received[0].body).record.id, rec.id);
+
+        await page.getByRole('button', { name: 'Deliveries' }).click();
+        await page.getByRole('table', { name: 'Deliveries' }).getByText('delivered').waitFor();
+        await ui.shot(page, 'webhooks');
+      } finally {
+        receiver.close();
+      }
+    });
+
     it('lets the staff account see only the screens its role allows', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await signIn('staff@example.com', PASSWORD, true);
       await sidebar().getByRole('link', { name: 'posts' }).waitFor();
-      for (const screen of ['Roles & access', 'Jobs', 'Logs', 'Settings']) {
+      for (const screen of ['Roles & access', 'Jobs', 'Webhooks', 'Logs', 'Settings']) {
         assert.equal(await sidebar().getByRole('link', { name: screen }).count(), 0, `${screen} is hidden`);
       }
       assert.equal(await sidebar().getByRole('button', { name: 'New collection' }).count(), 0, 'no schema writes');
       await sidebar().getByRole('link', { name: 'posts' }).click();
+      // Casbin lets the role in; the listRule still hides the draft.
       await page.getByTestId('total').filter({ hasText: '2 records' }).waitFor();
       await ui.shot(page, 'staff');
 
@@ -317,6 +391,21 @@ for (const dialect of await dialects()) {
         return res.status;
       });
       assert.equal(status, 403);
+    });
+
+    it('signs the staff account out once its session no longer works', async () => {
+      await page.goto(`${server.url}/_/#/collections/posts`);
+      await page.getByTestId('total').waitFor();
+      // A new password invalidates every token issued before it.
+      const pb = server.client();
+      await pb.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+      const staff = await pb.collection('_staff').getFirstListItem('email = "staff@example.com"');
+      await pb.collection('_staff').update(staff.id, { password: 'Another12345', passwordConfirm: 'Another12345' });
+      // Coming back to the tab asks the server whether the session still works.
+      await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+      await page.getByText('Your session has expired. Please sign in again.').first().waitFor();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.evaluate(() => localStorage.getItem('hg_dashboard_auth')), null);
     });
 
     it('logged no errors in the browser', () => {

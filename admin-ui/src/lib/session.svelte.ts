@@ -61,25 +61,43 @@ export function logout(notice = "") {
   if (notice) toast(notice, "info", 6000);
 }
 
-// Sessions end when the token does: refresh it while the tab is in use,
-// and sign out with a notice once it has expired.
+// Sessions end when the token does, or when the server stops accepting it
+// (a new password, a rotated secret). While the tab is in use the token is
+// refreshed, which also asks the server whether it still works: every
+// minute, and whenever the tab becomes visible again.
 let watch: ReturnType<typeof setInterval> | undefined;
+let lastCheck = 0;
+
+async function checkSession() {
+  const record = pb.authStore.record;
+  if (!pb.authStore.token || !record) return;
+  if (tokenSecondsLeft(pb.authStore.token) <= 0) {
+    logout("Your session has expired. Please sign in again.");
+    return;
+  }
+  if (document.visibilityState !== "visible" || Date.now() - lastCheck < 5_000) return;
+  lastCheck = Date.now();
+  try {
+    await pb.collection(record.collectionName).authRefresh();
+    session.record = pb.authStore.record;
+  } catch {
+    // A 401 has signed out already (afterSend); other failures (the
+    // server restarting) leave the session as it is.
+  }
+}
+
 export function watchExpiry() {
   clearInterval(watch);
-  watch = setInterval(async () => {
-    if (!pb.authStore.token) return;
-    const left = tokenSecondsLeft(pb.authStore.token);
-    if (left <= 0) {
-      logout("Your session has expired. Please sign in again.");
-    } else if (left < 300 && document.visibilityState === "visible") {
-      try {
-        await pb.collection(pb.authStore.record!.collectionName).authRefresh();
-      } catch {
-        logout("Your session has expired. Please sign in again.");
-      }
-    }
+  let ticks = 0;
+  watch = setInterval(() => {
+    ticks++;
+    if (tokenSecondsLeft(pb.authStore.token) <= 300 || ticks % 6 === 0) checkSession();
   }, 10_000);
 }
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") checkSession();
+});
 
 // A 401 on any request means the token no longer works (a password change,
 // a revoked token key): sign out rather than leave a broken screen.
