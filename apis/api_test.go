@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	adminui "github.com/hatchgrid/hatchgrid/admin-ui"
 	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
@@ -210,6 +212,17 @@ func TestDashboard(t *testing.T) {
 		{name: "spa fallback", path: "/_/collections/posts", wantStatus: 200, wantContent: []string{"<title>Hatchgrid"}},
 		{name: "missing asset", path: "/_/assets/nope.js", wantStatus: 404},
 		{name: "traversal stays inside", path: "/_/../../etc/passwd", wantStatus: 200, notContent: []string{"root:"}},
+	})
+
+	scripts, err := fs.Glob(adminui.FS(), "assets/*.js")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no built dashboard script in admin-ui/dist: %v", err)
+	}
+	e.run(t, []scenario{
+		{name: "hashed assets are cached for a year and gzipped", path: "/_/" + scripts[0], wantStatus: 200,
+			headers:     map[string]string{"Accept-Encoding": "gzip"},
+			wantHeaders: map[string]string{"Cache-Control": "public, max-age=31536000, immutable", "Content-Encoding": "gzip"}},
+		{name: "index is revalidated", path: "/_/", wantStatus: 200, wantHeaders: map[string]string{"Cache-Control": "no-cache"}},
 	})
 }
 
