@@ -120,7 +120,7 @@ func (a *App) cleanupLogs(ctx context.Context) (int64, error) {
 // less than orphanFileMinAge ago (an upload whose record is not committed
 // yet). It returns how many files it removed.
 func (a *App) cleanupFiles(ctx context.Context) (int, error) {
-	store := a.files.store
+	store := a.fileStore()
 	if store == nil {
 		return 0, nil
 	}

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hatchgrid/hatchgrid/core/filesystem"
 )
@@ -28,39 +30,48 @@ func FileMaxSize(f *Field) int64 {
 // listed in the field or not (the dashboard's previews use it).
 const alwaysAllowedThumb = "100x100"
 
-// fileState is the App's file storage: the store, the file token
-// verifiers and the thumbnail workers.
+// fileState is the App's file storage: the local store, the S3 store of
+// the current settings (see fileStore) and the thumbnail workers.
 type fileState struct {
-	store filesystem.Store
+	local filesystem.Store
+
+	mu sync.Mutex // serializes building an S3 store
+	s3 atomic.Pointer[s3Store]
 
 	thumbs *filesystem.Thumbnailer
 }
 
 // WithFileStore makes the App keep record files in s instead of the local
-// disk (<data_dir>/storage). The App closes s on Shutdown.
-func WithFileStore(s filesystem.Store) Option { return func(a *App) { a.files.store = s } }
+// disk (<data_dir>/storage) while S3 is disabled in the settings; enabling
+// settings.s3 still moves them to S3. The App closes s on Shutdown.
+func WithFileStore(s filesystem.Store) Option { return func(a *App) { a.files.local = s } }
 
-// Files returns the store of record files, once the App is bootstrapped.
-// Keys are "<collectionId>/<recordId>/<filename>".
-func (a *App) Files() filesystem.Store { return a.files.store }
+// Files returns the store of record files under the current settings (S3
+// when settings.s3 is enabled, the local store otherwise), once the App is
+// bootstrapped. Keys are "<collectionId>/<recordId>/<filename>". Call it
+// for each use rather than keeping its result: the settings may change.
+func (a *App) Files() filesystem.Store { return a.fileStore() }
 
 // openFiles opens the local store unless one was given.
 func (a *App) openFiles() error {
 	a.files.thumbs = filesystem.NewThumbnailer(max(2, runtime.NumCPU()))
-	if a.files.store != nil {
+	if a.files.local != nil {
 		return nil
 	}
 	s, err := filesystem.NewLocal(filepath.Join(a.cfg.DataDir, "storage"))
 	if err != nil {
 		return fmt.Errorf("open file storage: %w", err)
 	}
-	a.files.store = s
+	a.files.local = s
 	return nil
 }
 
 func (a *App) closeFiles() {
-	if a.files.store != nil {
-		_ = a.files.store.Close()
+	if a.files.local != nil {
+		_ = a.files.local.Close()
+	}
+	if cur := a.files.s3.Swap(nil); cur != nil {
+		_ = cur.store.Close()
 	}
 }
 
@@ -88,6 +99,7 @@ type fileChanges struct {
 	uploads  map[string][]*filesystem.File // by field name
 	invalid  map[string][]string           // submitted names the record does not have
 	uploaded []string
+	target   filesystem.Store // where uploaded went, should the settings change meanwhile
 }
 
 // applyFiles applies body's keys for file fields to rec, PocketBase's way:
@@ -258,7 +270,10 @@ func (ch *fileChanges) upload(ctx context.Context, app *App, rec *Record) error 
 }
 
 func (ch *fileChanges) store(ctx context.Context, app *App, key string, up *filesystem.File) error {
-	if app.files.store == nil {
+	if ch.target == nil {
+		ch.target = app.fileStore()
+	}
+	if ch.target == nil {
 		return errors.New("file storage is not open")
 	}
 	r, err := up.Open()
@@ -266,7 +281,7 @@ func (ch *fileChanges) store(ctx context.Context, app *App, key string, up *file
 		return err
 	}
 	defer r.Close()
-	if err := app.files.store.Upload(ctx, key, r); err != nil {
+	if err := ch.target.Upload(ctx, key, r); err != nil {
 		return err
 	}
 	ch.uploaded = append(ch.uploaded, key)
@@ -281,7 +296,7 @@ func (ch *fileChanges) discard(ctx context.Context, app *App) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	for _, key := range ch.uploaded {
-		if err := app.files.store.Delete(ctx, key); err != nil && !errors.Is(err, filesystem.ErrNotFound) {
+		if err := ch.target.Delete(ctx, key); err != nil && !errors.Is(err, filesystem.ErrNotFound) {
 			app.logger.Warn("delete upload of a failed write", "key", key, "error", err)
 		}
 	}
@@ -304,7 +319,7 @@ func (s *RecordService) deleteReplacedFiles(ctx context.Context, rec *Record) {
 			}
 		}
 	}
-	if len(names) == 0 || s.app.files.store == nil {
+	if len(names) == 0 || s.app.fileStore() == nil {
 		return
 	}
 	collectionID, recordID := rec.collection.ID, rec.ID()
@@ -317,7 +332,7 @@ func (s *RecordService) deleteReplacedFiles(ctx context.Context, rec *Record) {
 }
 
 func (s *RecordService) deleteFile(ctx context.Context, collectionID, recordID, name string) {
-	store := s.app.files.store
+	store := s.app.fileStore()
 	key := fileKey(collectionID, recordID, name)
 	if err := store.Delete(ctx, key); err != nil && !errors.Is(err, filesystem.ErrNotFound) {
 		s.app.logger.Warn("delete replaced file", "key", key, "error", err)
@@ -340,13 +355,13 @@ func (s *RecordService) deleteRecordFiles(ctx context.Context, deleted map[strin
 			dirs = append(dirs, dir)
 		}
 	}
-	if len(dirs) == 0 || s.app.files.store == nil {
+	if len(dirs) == 0 || s.app.fileStore() == nil {
 		return
 	}
 	s.app.AfterCommit(ctx, func(ctx context.Context) {
 		ctx = context.WithoutCancel(ctx)
 		for _, dir := range dirs {
-			if err := filesystem.DeletePrefix(ctx, s.app.files.store, dir+"/"); err != nil {
+			if err := filesystem.DeletePrefix(ctx, s.app.fileStore(), dir+"/"); err != nil {
 				s.app.logger.Warn("delete files of a deleted record", "record", dir, "error", err)
 			}
 		}
@@ -394,7 +409,8 @@ type ServedFile struct {
 // see the record; anything missing or refused is not found. The view rule
 // does not apply to other files: their random names are their protection.
 func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filename string, q FileQuery, req *RequestInfo) (*ServedFile, error) {
-	if c.IsView() || s.app.files.store == nil {
+	store := s.app.fileStore()
+	if c.IsView() || store == nil {
 		return nil, errNotFound() // TODO: serve view collections' files from their source records
 	}
 	rec, err := s.Find(ctx, c, id)
@@ -415,7 +431,7 @@ func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filenam
 		}
 	}
 	key := fileKey(c.ID, rec.ID(), filename)
-	served, err := s.openStored(ctx, key, filename)
+	served, err := openStored(ctx, store, key, filename)
 	if err != nil {
 		return nil, err
 	}
@@ -424,11 +440,11 @@ func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filenam
 		return served, nil
 	}
 	thumb := thumbKey(c.ID, rec.ID(), filename, q.Thumb)
-	if err := s.app.files.thumbs.Ensure(ctx, s.app.files.store, key, thumb, q.Thumb); err != nil {
+	if err := s.app.files.thumbs.Ensure(ctx, store, key, thumb, q.Thumb); err != nil {
 		s.app.logger.Warn("thumbnail failed, serving the original", "key", key, "thumb", q.Thumb, "error", err)
 		return served, nil
 	}
-	t, err := s.openStored(ctx, thumb, q.Thumb+"_"+filename)
+	t, err := openStored(ctx, store, thumb, q.Thumb+"_"+filename)
 	if err != nil {
 		return served, nil
 	}
@@ -437,8 +453,8 @@ func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filenam
 	return t, nil
 }
 
-func (s *RecordService) openStored(ctx context.Context, key, name string) (*ServedFile, error) {
-	obj, err := s.app.files.store.Open(ctx, key)
+func openStored(ctx context.Context, store filesystem.Store, key, name string) (*ServedFile, error) {
+	obj, err := store.Open(ctx, key)
 	if errors.Is(err, filesystem.ErrNotFound) {
 		return nil, &Error{Code: CodeNotFound, Message: "The requested resource wasn't found.", Err: err}
 	}

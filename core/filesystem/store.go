@@ -73,12 +73,21 @@ func validatePrefix(prefix string) error {
 	return ValidateKey(strings.TrimSuffix(prefix, "/") + "/x")
 }
 
+// prefixDeleter is a Store that deletes many keys at once (S3's batch
+// delete), which DeletePrefix prefers to one Delete per key.
+type prefixDeleter interface {
+	deletePrefix(ctx context.Context, prefix string) error
+}
+
 // DeletePrefix deletes every file whose key starts with prefix. Files that
 // vanish meanwhile are not errors; it returns the other failures joined.
 // An empty prefix is refused: it would empty the store.
 func DeletePrefix(ctx context.Context, s Store, prefix string) error {
 	if prefix == "" {
 		return ErrInvalidKey
+	}
+	if b, ok := s.(prefixDeleter); ok {
+		return b.deletePrefix(ctx, prefix)
 	}
 	keys, err := s.List(ctx, prefix)
 	if err != nil {
