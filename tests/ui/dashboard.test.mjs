@@ -244,6 +244,13 @@ for (const dialect of await dialects()) {
       await page.getByRole('button', { name: /^views/ }).click();
       await page.waitForFunction(() => document.querySelector('table.data tbody tr[data-id]')?.textContent.includes('Second post'));
       await ui.shot(page, 'records');
+      // A narrow laptop window, and dark mode.
+      await page.setViewportSize({ width: 800, height: 700 });
+      await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+      await ui.shot(page, 'records-dark-800px');
+      await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      await page.setViewportSize({ width: 1280, height: 860 });
     });
 
     it('edits a record and shows the validation error inline', async () => {
