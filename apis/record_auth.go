@@ -84,6 +84,9 @@ func (h authHandlers) guarded(c echo.Context, identity string, check func() (*co
 // authentication may still ask for another method (401 with an mfaId);
 // otherwise the response is a fresh auth token and the record.
 func (h authHandlers) signIn(c echo.Context, rec *core.Record, method string, form map[string]any) error {
+	if err := h.checkAuthRule(c, rec, method, form); err != nil {
+		return err
+	}
 	mfaID := formString(form, "mfaId")
 	if mfaID == "" {
 		mfaID = c.QueryParam("mfaId")
@@ -99,6 +102,18 @@ func (h authHandlers) signIn(c echo.Context, rec *core.Record, method string, fo
 	return h.authResponse(c, rec, token)
 }
 
+// checkAuthRule applies the collection's authRule to a sign-in of rec
+// with method ("password", "otp", "oauth2"; "" for a refresh), before any
+// second factor is asked for, as PocketBase does. The rule sees the
+// request as sent: its body, and its caller as @request.auth.
+func (h authHandlers) checkAuthRule(c echo.Context, rec *core.Record, method string, form map[string]any) error {
+	info := requestInfo(c, form)
+	if method != "" {
+		info.Context = method
+	}
+	return h.app.Auth().CheckAuthRule(c.Request().Context(), rec, info)
+}
+
 // authRefresh answers a fresh token for the caller, who must belong to the
 // collection in the path.
 func (h authHandlers) authRefresh(c echo.Context) error {
@@ -112,6 +127,9 @@ func (h authHandlers) authRefresh(c echo.Context) error {
 	}
 	if refreshable, _ := c.Get(ctxRefreshable).(bool); !refreshable {
 		return core.Errorf(core.CodeForbidden, "The current auth token is not refreshable.")
+	}
+	if err := h.checkAuthRule(c, rec, "", nil); err != nil {
+		return err
 	}
 	token, err := h.app.Auth().NewAuthToken(rec)
 	if err != nil {
@@ -135,7 +153,8 @@ func callerOf(c echo.Context, col *core.Collection) (*core.Record, error) {
 
 // impersonate lets a superuser act as any auth record: a non-refreshable
 // token valid for the requested duration (seconds; the collection's auth
-// token duration when 0).
+// token duration when 0). The authRule does not apply: PocketBase lets
+// superusers' requests through it.
 func (h authHandlers) impersonate(c echo.Context) error {
 	col, err := h.authCollection(c)
 	if err != nil {

@@ -45,6 +45,11 @@ func (h authHandlers) authWithOAuth2(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// As in PocketBase, a record created or linked above stays when the
+	// authRule then refuses the sign-in.
+	if err := h.checkAuthRule(c, res.Record, "oauth2", form); err != nil {
+		return err
+	}
 	mfaID := formString(form, "mfaId")
 	if mfaID == "" {
 		mfaID = c.QueryParam("mfaId")

@@ -31,6 +31,11 @@ const (
 // valid, so a client that sends a bad value gets a 400.
 func validateAuthOptions(c *Collection, fail func(key, code, msg string)) {
 	a := c.Auth
+	// An empty manageRule would mean "anyone manages everyone": PocketBase
+	// refuses it, null (superusers only) being the way to say nobody.
+	if a.ManageRule != nil && strings.TrimSpace(*a.ManageRule) == "" {
+		fail("manageRule", "validation_nil_or_not_empty_required", "Cannot be blank.")
+	}
 	for key, rule := range map[string]*string{"authRule": a.AuthRule, "manageRule": a.ManageRule} {
 		if rule != nil && strings.TrimSpace(*rule) != "" {
 			if _, err := fexpr.Parse(*rule); err != nil {

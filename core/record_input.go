@@ -151,16 +151,23 @@ func (r *Record) inputError(field string, fe FieldError) {
 	}
 }
 
-// checkAuthFields applies PocketBase's limits on what callers other than
-// superusers may send for auth records: verified is never theirs to set,
-// email changes only through the email-change flow, and a new password
-// needs the current one as oldPassword. Problems become field errors.
-func (s *RecordService) checkAuthFields(rec *Record, body map[string]any, req *RequestInfo, isNew bool) {
-	if !rec.collection.IsAuth() || isSuperuser(req) {
+// errVerifiedNotYours refuses a verified state sent by a caller who may
+// not manage the record.
+func errVerifiedNotYours() FieldError {
+	return FieldError{Code: "validation_values_mismatch", Message: "Only superusers and managers can change the verified state."}
+}
+
+// checkAuthFields applies PocketBase's limits on what callers who may not
+// manage the record (superusers and manageRule matches may) send for auth
+// records: verified is never theirs to set, email changes only through
+// the email-change flow, and a new password needs the current one as
+// oldPassword. Problems become field errors.
+func (s *RecordService) checkAuthFields(rec *Record, body map[string]any, req *RequestInfo, isNew, manager bool) {
+	if !rec.collection.IsAuth() || isSuperuser(req) || manager {
 		return
 	}
 	if _, ok := body["verified"]; ok {
-		rec.inputError("verified", FieldError{Code: "validation_values_mismatch", Message: "Only superusers can change the verified state."})
+		rec.inputError("verified", errVerifiedNotYours())
 	}
 	if isNew {
 		return

@@ -297,7 +297,10 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 		return nil, errOnlySuperusers()
 	}
 	rec := NewRecord(c)
-	s.checkAuthFields(rec, body, req, true)
+	// Whether a caller may set verified depends on the manageRule, which
+	// is checked once the record exists.
+	deferManage := mayManage(c, body, req, "verified")
+	s.checkAuthFields(rec, body, req, true, deferManage)
 	if err := s.apply(rec, body, true); err != nil {
 		return nil, err
 	}
@@ -321,10 +324,7 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 			if err := files.upload(ctx, s.app, e.Record); err != nil {
 				return err
 			}
-			if err := s.insert(ctx, e.Record); err != nil {
-				return err
-			}
-			if err := s.checkRule(ctx, c, e.Record.ID(), "create", req); err != nil {
+			if err := s.insertChecked(ctx, e.Record, req, deferManage); err != nil {
 				return err
 			}
 			created = e.Record
@@ -340,6 +340,39 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 		s.app.onRecordCreateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: created, Request: req}, nil)
 	})
 	return created, nil
+}
+
+// insertChecked inserts a new record inside the create transaction and
+// checks the create rule against it, then, when the caller set verified
+// without being a superuser, the manageRule. As in PocketBase, both rules
+// see the record unverified, so that neither can rest on the verified
+// state the request asks for; a manager's verified is written after.
+func (s *RecordService) insertChecked(ctx context.Context, rec *Record, req *RequestInfo, checkManage bool) error {
+	verified := checkManage && toBool(rec.data["verified"])
+	if verified {
+		rec.data["verified"] = false
+	}
+	if err := s.insert(ctx, rec); err != nil {
+		return err
+	}
+	if err := s.checkRule(ctx, rec.collection, rec.ID(), "create", req); err != nil {
+		return err
+	}
+	if !checkManage {
+		return nil
+	}
+	ok, err := s.canManage(ctx, rec.collection, rec.ID(), req)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Invalid("Failed to create record.", map[string]FieldError{"verified": errVerifiedNotYours()})
+	}
+	if !verified {
+		return nil
+	}
+	rec.data["verified"] = true
+	return s.update(ctx, rec)
 }
 
 // Matches reports whether the record id of c matches the filter expression
@@ -388,8 +421,15 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 		if err != nil {
 			return err
 		}
+		manager := false
+		if mayManage(c, body, req, "email", "verified", "password") {
+			// PocketBase matches the manageRule against the stored record.
+			if manager, err = s.canManage(ctx, c, rec.ID(), req); err != nil {
+				return err
+			}
+		}
 		rec = rec.clone()
-		s.checkAuthFields(rec, body, req, false)
+		s.checkAuthFields(rec, body, req, false, manager)
 		if err := s.apply(rec, body, false); err != nil {
 			return err
 		}
