@@ -101,5 +101,5 @@ export const RULE_HELP: Record<string, string> = {
   updateRule: "Who may update records.",
   deleteRule: "Who may delete records.",
   authRule: "Extra condition to sign in (checked after the credentials). Empty = anyone who authenticates.",
-  manageRule: "Who may manage other accounts of this collection (change their email, password, verified).",
+  manageRule: "Who may manage other accounts of this collection (change their email, password, verified without the old password). A rule, or locked; never empty.",
 };
