@@ -8,7 +8,7 @@ PG_URL        ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BIN           := bin/hatchgrid
 LDFLAGS       := -s -w -X github.com/hatchgrid/hatchgrid/core.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps bench clean
+.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps bench bench-realtime clean
 
 all: build
 
@@ -68,11 +68,19 @@ test-ui: ui-test-deps
 	cd tests/ui && HG_TEST_POSTGRES_URL='$(PG_URL)' npm test
 
 # Load benchmarks against a real server on 127.0.0.1, both dialects; one
-# JSON line per scenario (see bench/README.md).
+# JSON line per scenario, the list scenarios interleaved with their HTTP and
+# database floors, realtime fan-out to 200 SSE clients (see bench/README.md).
 BENCH_FLAGS ?= -duration 10s -records 20000
 bench: build
 	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect sqlite $(BENCH_FLAGS)
 	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect postgres -pg-url '$(PG_URL)' $(BENCH_FLAGS)
+
+# Realtime fan-out to 1,000 SSE clients on one instance, one event at a
+# time (issue 6): delivery latency and the server's memory.
+BENCH_RT_FLAGS ?= -rt-clients 1000 -rt-events 20 -rt-interval 500ms -records 100
+bench-realtime: build
+	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect sqlite -only realtime $(BENCH_RT_FLAGS)
+	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect postgres -pg-url '$(PG_URL)' -only realtime $(BENCH_RT_FLAGS)
 
 clean:
 	rm -rf bin

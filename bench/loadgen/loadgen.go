@@ -21,8 +21,11 @@ type Request func(worker, i int) (*http.Request, error)
 
 // Result is one scenario's outcome, printed as one JSON line.
 type Result struct {
-	Scenario    string  `json:"scenario"`
-	Dialect     string  `json:"dialect"`
+	Scenario string `json:"scenario"`
+	Dialect  string `json:"dialect"`
+	// Target names the server measured when it is not Hatchgrid itself
+	// (a floor).
+	Target      string  `json:"target,omitempty"`
 	Concurrency int     `json:"concurrency"`
 	Seconds     float64 `json:"seconds"`
 	Requests    int64   `json:"requests"`
@@ -32,6 +35,33 @@ type Result struct {
 	P90ms       float64 `json:"p90_ms"`
 	P99ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
+
+	hist *hdrhistogram.Histogram
+}
+
+// Merge adds o, a run of the same scenario against the same target, to r:
+// requests, errors and time add up, and the percentiles are those of both
+// runs' latencies together. It is how runs interleaved with others (A B
+// A B) make one figure.
+func (r Result) Merge(o Result) Result {
+	if r.hist == nil {
+		return o
+	}
+	h := hdrhistogram.Import(r.hist.Export())
+	h.Merge(o.hist)
+	out := summarize(h, r.Requests+o.Requests, r.Errors+o.Errors, r.Seconds+o.Seconds)
+	out.Scenario, out.Dialect, out.Target, out.Concurrency = r.Scenario, r.Dialect, r.Target, r.Concurrency
+	return out
+}
+
+func summarize(h *hdrhistogram.Histogram, requests, errs int64, seconds float64) Result {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Result{
+		Seconds: seconds, Requests: requests, Errors: errs, RPS: float64(requests) / seconds,
+		P50ms: ms(h.ValueAtQuantile(50)), P90ms: ms(h.ValueAtQuantile(90)),
+		P99ms: ms(h.ValueAtQuantile(99)), MaxMs: ms(h.Max()),
+		hist: h,
+	}
 }
 
 // Run sends requests from concurrency workers for d and reports. A
@@ -79,12 +109,7 @@ func Run(ctx context.Context, client *http.Client, name string, concurrency int,
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start).Seconds()
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return Result{
-		Scenario: name, Concurrency: concurrency, Seconds: elapsed,
-		Requests: requests.Load(), Errors: errs.Load(), RPS: float64(requests.Load()) / elapsed,
-		P50ms: ms(total.ValueAtQuantile(50)), P90ms: ms(total.ValueAtQuantile(90)),
-		P99ms: ms(total.ValueAtQuantile(99)), MaxMs: ms(total.Max()),
-	}
+	res := summarize(total, requests.Load(), errs.Load(), time.Since(start).Seconds())
+	res.Scenario, res.Concurrency = name, concurrency
+	return res
 }
