@@ -35,8 +35,14 @@ type Result struct {
 	P90ms       float64 `json:"p90_ms"`
 	P99ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
+	// ServerCPUus is the server's CPU time (user and system) per request
+	// in microseconds, when the caller measured it: unlike rps it hardly
+	// moves when other processes compete for the machine.
+	ServerCPUus float64 `json:"server_cpu_us,omitempty"`
 
 	hist *hdrhistogram.Histogram
+	// cpu is the server's CPU time during the run, for Merge.
+	cpu time.Duration
 }
 
 // Merge adds o, a run of the same scenario against the same target, to r:
@@ -51,7 +57,19 @@ func (r Result) Merge(o Result) Result {
 	h.Merge(o.hist)
 	out := summarize(h, r.Requests+o.Requests, r.Errors+o.Errors, r.Seconds+o.Seconds)
 	out.Scenario, out.Dialect, out.Target, out.Concurrency = r.Scenario, r.Dialect, r.Target, r.Concurrency
+	if r.cpu > 0 && o.cpu > 0 {
+		out.SetServerCPU(r.cpu + o.cpu)
+	}
 	return out
+}
+
+// SetServerCPU records that the server spent cpu (user and system time)
+// during the run.
+func (r *Result) SetServerCPU(cpu time.Duration) {
+	r.cpu = cpu
+	if r.Requests > 0 {
+		r.ServerCPUus = float64(cpu.Microseconds()) / float64(r.Requests)
+	}
 }
 
 func summarize(h *hdrhistogram.Histogram, requests, errs int64, seconds float64) Result {

@@ -161,14 +161,19 @@ func fetch(u string) ([]byte, error) {
 
 // compare measures path on Hatchgrid and both floors, A B C A B C, each
 // run half of d, so that the machine's drift falls on all three alike.
-func (f *floorSet) compare(ctx context.Context, client *http.Client, base, name, path string, workers int, d time.Duration) []loadgen.Result {
-	targets := []struct{ name, base string }{{"", base}, {f.db.name, f.db.base}, {f.http.name, f.http.base}}
+func (f *floorSet) compare(ctx context.Context, client *http.Client, s *server, name, path string, workers int, d time.Duration) []loadgen.Result {
+	targets := []struct {
+		name, base string
+		pid        int
+	}{{"", s.base, s.cmd.Process.Pid}, {f.db.name, f.db.base, f.db.cmd.Process.Pid}, {f.http.name, f.http.base, f.http.cmd.Process.Pid}}
 	merged := map[string]loadgen.Result{}
 	for round := 0; round < 2; round++ {
 		for _, t := range targets {
 			u := t.base + path
-			res := loadgen.Run(ctx, client, name, workers, d/2, http.StatusOK, func(int, int) (*http.Request, error) {
-				return http.NewRequest(http.MethodGet, u, nil)
+			res := measure(t.pid, func() loadgen.Result {
+				return loadgen.Run(ctx, client, name, workers, d/2, http.StatusOK, func(int, int) (*http.Request, error) {
+					return http.NewRequest(http.MethodGet, u, nil)
+				})
 			})
 			res.Target = t.name
 			merged[t.name] = merged[t.name].Merge(res)
@@ -191,5 +196,7 @@ func (f *floorSet) ratio(dialect, name string) map[string]any {
 		"ratio": true, "scenario": name, "dialect": dialect,
 		"hatchgrid_rps": hg, "db_floor_rps": db, "http_floor_rps": h,
 		"vs_db_floor": hg / db, "vs_http_floor": hg / h,
+		// Server CPU per request, Hatchgrid's over the database floor's.
+		"cpu_vs_db_floor": r[""].ServerCPUus / r[f.db.name].ServerCPUus,
 	}
 }

@@ -131,14 +131,16 @@ func run(o options) error {
 			workers = o.writers
 		}
 		if floors != nil && (sc.name == "list" || sc.name == "list_skiptotal") {
-			for _, res := range floors.compare(ctx, client, s.base, sc.name, sc.path, workers, o.duration) {
+			for _, res := range floors.compare(ctx, client, s, sc.name, sc.path, workers, o.duration) {
 				res.Dialect = o.dialect
 				out(res)
 			}
 			out(floors.ratio(o.dialect, sc.name))
 			continue
 		}
-		res := loadgen.Run(ctx, client, sc.name, workers, o.duration, http.StatusOK, sc.request(s.base))
+		res := measure(s.cmd.Process.Pid, func() loadgen.Result {
+			return loadgen.Run(ctx, client, sc.name, workers, o.duration, http.StatusOK, sc.request(s.base))
+		})
 		res.Dialect = o.dialect
 		out(res)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hatchgrid/hatchgrid/bench/loadgen"
 )
 
 type pgBench struct {
@@ -246,4 +248,30 @@ func dirSize(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// cpuTime is the user and system time process pid has used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which ends at the last ")":
+	// state is the first, utime the 12th and stime the 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+// measure runs fn and records the CPU time process pid used meanwhile.
+func measure(pid int, fn func() loadgen.Result) loadgen.Result {
+	before := cpuTime(pid)
+	res := fn()
+	res.SetServerCPU(cpuTime(pid) - before)
+	return res
 }
