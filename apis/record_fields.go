@@ -33,7 +33,7 @@ type pickSpec map[string]modifier
 func jsonPicked(c echo.Context, status int, data any) error {
 	raw := c.QueryParam(fieldsParam)
 	if raw == "" || status < 200 || status > 299 {
-		return c.JSON(status, data)
+		return writeJSON(c, status, data)
 	}
 	spec, err := parsePickSpec(raw)
 	if err != nil {
