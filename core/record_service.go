@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core/filter"
@@ -105,10 +106,7 @@ func (s *RecordService) scan(c *Collection, rows *sql.Rows) ([]*Record, error) {
 		for i, f := range c.Fields {
 			r.data[f.Name] = normalize(f, vals[i])
 		}
-		r.original = make(map[string]any, len(r.data))
-		for k, v := range r.data {
-			r.original[k] = v
-		}
+		r.original = maps.Clone(r.data) // copies the table whole, unlike a loop of inserts
 		out = append(out, r)
 	}
 	return out, rows.Err()
