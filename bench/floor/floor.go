@@ -77,7 +77,8 @@ func OpenDB(dialect, dsn, collectionID string) (*DB, error) {
 	switch dialect {
 	case "sqlite":
 		var err error
-		d.db, err = sql.Open("sqlite3", "file:"+dsn+"?mode=ro&_query_only=1&_busy_timeout=10000&_cache_size=-16000")
+		// Hatchgrid's reader pragmas (statement cache included), read-only.
+		d.db, err = sql.Open("sqlite3", "file:"+dsn+"?mode=ro&_query_only=1&_busy_timeout=10000&_cache_size=-16000&_stmt_cache_size=64")
 		if err != nil {
 			return nil, err
 		}

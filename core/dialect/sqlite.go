@@ -64,6 +64,9 @@ func (d SQLite) Open(dsn string, opts Options) (Handles, error) {
 		"_foreign_keys": {"on"},
 		"_busy_timeout": {fmt.Sprint(busy.Milliseconds())},
 		"_cache_size":   {"-16000"},
+		// Each connection keeps its recent statements prepared: a list
+		// request no longer parses and plans its SQL every time.
+		"_stmt_cache_size": {"64"},
 	}
 
 	writeParams := cloneValues(params)
