@@ -106,3 +106,28 @@ func BenchmarkRecordsCreate(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAuthWithPassword signs one user in over and over: its cost
+// should be one bcrypt comparison (cost 10) plus small change.
+//
+//	go test ./apis -run '^$' -bench AuthWithPassword -benchtime 3s -cpuprofile /tmp/auth.prof
+func BenchmarkAuthWithPassword(b *testing.B) {
+	e, _ := benchEnv(b, 0)
+	var in core.CollectionInput
+	mustJSON(b, `{"name":"users","type":"auth","createRule":""}`, &in)
+	c, err := e.app.Collections().Create(context.Background(), &in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys := &core.RequestInfo{IsSuperuser: true}
+	if _, err := e.app.Records().Create(context.Background(), c, map[string]any{"email": "user@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, sys); err != nil {
+		b.Fatal(err)
+	}
+	body := `{"identity":"user@example.com","password":"Secret12345"}`
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e.serve(b, http.MethodPost, "/api/collections/users/auth-with-password", body)
+		}
+	})
+}
