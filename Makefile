@@ -8,7 +8,7 @@ PG_URL        ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BIN           := bin/hatchgrid
 LDFLAGS       := -s -w -X github.com/hatchgrid/hatchgrid/core.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps bench bench-realtime clean
+.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps test-faults bench bench-realtime clean
 
 all: build
 
@@ -20,11 +20,13 @@ run:
 
 # Everything: static checks, the committed dashboard against its source,
 # the Go suite on SQLite and on PostgreSQL, the race detector where it
-# matters, the SDK tests and the dashboard in a real browser.
-test: vet fmt-check ui-check test-sqlite test-postgres test-race test-sdk test-ui
+# matters, the SDK tests, the dashboard in a real browser and the fault
+# tests.
+test: vet fmt-check ui-check test-sqlite test-postgres test-race test-sdk test-ui test-faults
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./tests/faults/
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -66,6 +68,14 @@ ui-test-deps: sdk-deps
 # Browser tests: playwright-core driving Debian's /usr/bin/chromium.
 test-ui: ui-test-deps
 	cd tests/ui && HG_TEST_POSTGRES_URL='$(PG_URL)' npm test
+
+# Fault tests (tests/faults, build tag "faults") on the built binary:
+# kill -9 during creates (SQLite and PostgreSQL), a private PostgreSQL
+# and a private Redis stopped under load, slowloris and a 1 GiB upload.
+# They print the counts they compare; a missing tool fails them in CI.
+test-faults: build
+	HG_FAULTS_BIN='$(CURDIR)/$(BIN)' HG_TEST_POSTGRES_URL='$(PG_URL)' \
+	  $(GO) test -tags faults -count=1 -v -timeout 5m ./tests/faults/
 
 # Load benchmarks against a real server on 127.0.0.1, both dialects; one
 # JSON line per scenario, the list scenarios interleaved with their HTTP and
