@@ -79,6 +79,7 @@ type scenario struct {
 
 func run(o options) error {
 	ctx := context.Background()
+	load, _ := os.ReadFile("/proc/loadavg") // the machine's load before this run, for the record
 	dir, err := os.MkdirTemp("", "hgbench-")
 	if err != nil {
 		return err
@@ -153,7 +154,8 @@ func run(o options) error {
 		out(res)
 	}
 	rss, _ := peakRSS(s.cmd.Process.Pid)
-	out(map[string]any{"summary": true, "dialect": o.dialect, "peak_rss_mb": float64(rss) / 1024, "data_mb": float64(dbSize()) / (1 << 20)})
+	out(map[string]any{"summary": true, "dialect": o.dialect, "peak_rss_mb": float64(rss) / 1024, "data_mb": float64(dbSize()) / (1 << 20),
+		"loadavg_before": strings.TrimSpace(string(load))})
 	return nil
 }
 
