@@ -43,6 +43,8 @@ type App struct {
 	logsDB  dialect.Handles // the same pools as data on PostgreSQL
 	redis   *redis.Client   // nil in embedded mode
 
+	rateLimitRedis *redis.Client // the rate limiter's own client; nil in embedded mode
+
 	settings    settingsStore
 	collections *CollectionService
 	requestLogs *LogService
@@ -165,6 +167,7 @@ func (a *App) Bootstrap(ctx context.Context) error {
 		if err := a.open(e.Context); err != nil {
 			return err
 		}
+		a.openRateLimiter()
 		if _, err := a.Migrator().Up(e.Context); err != nil {
 			return err
 		}
@@ -284,6 +287,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) closeDBs() {
+	a.closeRateLimiter()
 	if a.redis != nil {
 		_ = a.redis.Close()
 		a.redis = nil

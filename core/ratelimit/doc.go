@@ -4,8 +4,9 @@
 //
 // Store is the one operation a rate limiter needs; Counter adds reading and
 // clearing a key for the brute-force guard. Memory implements both in the
-// process; a Redis implementation for clusters fits behind the same
-// interfaces.
+// process; Redis implements both with the same semantics in a Redis shared
+// by a cluster; Failover counts in one (Redis) and, while it fails, in the
+// other (Memory).
 //
 // The package is a leaf: it knows nothing of the App, HTTP or the database.
 package ratelimit

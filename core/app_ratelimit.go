@@ -1,0 +1,61 @@
+package core
+
+import (
+	"time"
+
+	"github.com/hatchgrid/hatchgrid/core/ratelimit"
+	"github.com/redis/go-redis/v9"
+)
+
+// rateLimitKeyPrefix starts the Redis keys of the request rate limits.
+const rateLimitKeyPrefix = "hatchgrid:ratelimit:"
+
+// rateLimitRedisTimeout bounds each Redis round trip of a rate-limit check
+// (dial, write and read), so that a Redis that hangs delays requests by at
+// most this once per failover cooldown.
+const rateLimitRedisTimeout = 300 * time.Millisecond
+
+// openRateLimiter makes the request rate limits count in Redis when
+// redis.url is set, so that every instance shares the counters: N
+// instances let through a rule's maxRequests per window in all, not N
+// times that. It keeps the in-memory store as the fallback: while Redis
+// fails, each instance limits on its own (an error is logged when that
+// starts, a notice when Redis is back) rather than failing requests or
+// letting everything through.
+//
+// The checks run on their own small client with short timeouts and no
+// retries, cut from the App's Redis options: the App's client waits
+// seconds for a dead server, which is right for jobs, not for a check
+// made on every request.
+func (a *App) openRateLimiter() {
+	memory, ok := a.rateLimiter.(ratelimit.Counter)
+	if a.redis == nil || !ok {
+		return
+	}
+	opts := *a.redis.Options()
+	opts.Dialer = nil // rebuilt from the new timeouts
+	opts.ContextTimeoutEnabled = true
+	opts.MaxRetries = -1
+	opts.DialTimeout = rateLimitRedisTimeout
+	opts.ReadTimeout = rateLimitRedisTimeout
+	opts.WriteTimeout = rateLimitRedisTimeout
+	opts.PoolTimeout = rateLimitRedisTimeout
+	client := redis.NewClient(&opts)
+	a.rateLimitRedis = client
+	log := a.logger.With("component", "ratelimit")
+	a.rateLimiter = ratelimit.NewFailover(
+		ratelimit.NewRedis(client, rateLimitKeyPrefix, ratelimit.WithTimeout(rateLimitRedisTimeout)),
+		memory,
+		ratelimit.OnDown(func(err error) {
+			log.Error("rate limits fall back to this instance's memory: Redis failed", "error", err)
+		}),
+		ratelimit.OnUp(func() { log.Info("rate limits are shared through Redis again") }),
+	)
+}
+
+func (a *App) closeRateLimiter() {
+	if a.rateLimitRedis != nil {
+		_ = a.rateLimitRedis.Close()
+		a.rateLimitRedis = nil
+	}
+}
