@@ -54,6 +54,7 @@ type App struct {
 	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
 	rt          *Realtime
+	cluster     *Cluster
 	jobs        *JobService
 	cron        *CronService
 
@@ -104,6 +105,7 @@ func New(cfg *Config, opts ...Option) *App {
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
 	a.bruteForce = newBruteForce(a)
 	a.rt = newRealtime(a)
+	a.cluster = newCluster(a)
 	return a
 }
 
@@ -168,6 +170,7 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		a.openRateLimiter()
+		a.cluster.open()
 		if _, err := a.Migrator().Up(e.Context); err != nil {
 			return err
 		}
@@ -187,6 +190,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		a.requestLogs.start()
+		if err := a.cluster.start(e.Context); err != nil {
+			return err
+		}
 		a.bootstrapped = true
 		return nil
 	})
@@ -275,6 +281,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	a.shutdownOnce.Do(func() {
 		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
+			a.cluster.leave()
 			a.jobs.closeJobs(e.Context)
 			a.rt.close()
 			a.requestLogs.stop(e.Context)
@@ -288,6 +295,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 func (a *App) closeDBs() {
 	a.closeRateLimiter()
+	a.cluster.close()
 	if a.redis != nil {
 		_ = a.redis.Close()
 		a.redis = nil

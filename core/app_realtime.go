@@ -108,8 +108,15 @@ func (r *Realtime) CloseClients() {
 func (r *Realtime) SetSubscriptions(id string, subs []string, req *RequestInfo) error {
 	c := r.broker.Client(id)
 	if c == nil {
-		return Errorf(CodeNotFound, "Missing or invalid client id.")
+		// Behind a load balancer another instance may hold the stream.
+		return r.app.cluster.setSubscriptions(id, subs, req)
 	}
+	return setSubscriptions(c, subs, req)
+}
+
+// setSubscriptions sets the subscriptions and auth of a client of this
+// instance; see Realtime.SetSubscriptions.
+func setSubscriptions(c *realtime.Client, subs []string, req *RequestInfo) error {
 	var mismatch bool
 	c.UpdateState(func(old any) any {
 		prev, _ := old.(*RequestInfo)
@@ -191,11 +198,8 @@ func (r *Realtime) close() {
 
 // handle delivers a create or update to this instance's clients.
 func (r *Realtime) handle(ev realtime.Event) {
-	if ev.Action == "delete" {
-		// NOTE: deletes of this instance were checked and sent from inside
-		// their transaction; those of other instances need their own check
-		// against ev.Record, which the row no longer allows.
-		// TODO: rule check of remote deletes against the snapshot (#6).
+	if ev.Action == "delete" && ev.Origin == r.instance {
+		// Checked and sent from inside its transaction (onDelete).
 		return
 	}
 	if len(r.broker.Clients()) == 0 {
@@ -204,6 +208,10 @@ func (r *Realtime) handle(ev realtime.Event) {
 	ctx := context.Background()
 	c, err := r.app.collections.Find(ev.Collection)
 	if err != nil {
+		return
+	}
+	if ev.Action == "delete" {
+		r.handleRemoteDelete(ctx, c, ev)
 		return
 	}
 	rec, err := r.app.Records().Find(ctx, c, ev.RecordID)

@@ -69,6 +69,10 @@ type DatabaseConfig struct {
 // Hatchgrid in embedded mode.
 type RedisConfig struct {
 	URL string `koanf:"url"`
+	// Prefix starts the names of the keys and pub/sub channels that the
+	// instances of one deployment share (cluster members, realtime events,
+	// cache invalidations); the database number of URL follows it.
+	Prefix string `koanf:"prefix"`
 }
 
 // JobsConfig tunes the background job workers (see App.Jobs).
@@ -267,6 +271,9 @@ func (c *Config) validate() error {
 	if c.Redis.URL != "" {
 		if _, err := redis.ParseURL(c.Redis.URL); err != nil {
 			return &ConfigError{Key: "redis.url", Reason: err.Error()}
+		}
+		if strings.TrimSpace(c.Redis.Prefix) == "" {
+			return &ConfigError{Key: "redis.prefix", Reason: "must not be empty"}
 		}
 	}
 	if c.Realtime.MaxClients < 1 {

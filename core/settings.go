@@ -239,8 +239,12 @@ func (a *App) SaveSettings(ctx context.Context, s Settings) error {
 	if err := a.saveSettings(ctx, s); err != nil {
 		return err
 	}
-	// Inside an outer transaction the new settings apply once it commits.
-	a.AfterCommit(ctx, func(context.Context) { a.settings.current.Store(&s) })
+	// Inside an outer transaction the new settings apply once it commits,
+	// here and on the other instances of a cluster.
+	a.AfterCommit(ctx, func(ctx context.Context) {
+		a.settings.current.Store(&s)
+		a.cluster.changed(ctx, stateSettings)
+	})
 	return nil
 }
 

@@ -4,6 +4,7 @@
 // and carries record events between instances.
 //
 // The in-process Local broker delivers events to the handlers of the same
-// process; a cluster broker (Redis pub/sub) keeps the same client registry
-// and replaces only Publish and Subscribe.
+// process; the Cluster broker keeps the same client registry and replaces
+// only Publish, which also hands each event to a transport (Redis pub/sub)
+// for the other instances.
 package realtime
