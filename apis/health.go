@@ -24,12 +24,19 @@ type healthBody struct {
 }
 
 // superuserHealth is what superusers see in data: PocketBase's keys plus
-// Hatchgrid's per-dependency report.
+// Hatchgrid's per-dependency report and the cluster's members.
 type superuserHealth struct {
 	core.HealthReport
-	CanBackup           bool   `json:"canBackup"`
-	RealIP              string `json:"realIP"`
-	PossibleProxyHeader string `json:"possibleProxyHeader"`
+	CanBackup           bool               `json:"canBackup"`
+	RealIP              string             `json:"realIP"`
+	PossibleProxyHeader string             `json:"possibleProxyHeader"`
+	Cluster             core.ClusterStatus `json:"cluster"`
+}
+
+// clusterHealth is what accounts allowed to read admin:settings see in
+// data.
+type clusterHealth struct {
+	Cluster core.ClusterStatus `json:"cluster"`
 }
 
 // check answers 200 in PocketBase's shape while the data database answers,
@@ -41,16 +48,21 @@ func (h healthHandlers) check(c echo.Context) error {
 	if report.Status == core.HealthDown {
 		status, msg = http.StatusServiceUnavailable, "API is unhealthy."
 	}
+	if c.Request().Method == http.MethodHead {
+		return c.NoContent(status)
+	}
+	ctx := c.Request().Context()
 	var data any = struct{}{}
-	if core.ActorFrom(c.Request().Context()).IsSuperuser() {
+	switch {
+	case core.ActorFrom(ctx).IsSuperuser():
 		data = superuserHealth{
 			HealthReport:        report,
 			RealIP:              c.RealIP(),
 			PossibleProxyHeader: proxyHeader(c.Request()),
+			Cluster:             h.app.Cluster().Status(ctx, &report),
 		}
-	}
-	if c.Request().Method == http.MethodHead {
-		return c.NoContent(status)
+	case canSeeCluster(h.app, c):
+		data = clusterHealth{Cluster: h.app.Cluster().Status(ctx, &report)}
 	}
 	return c.JSON(status, healthBody{Message: msg, Code: status, Data: data})
 }

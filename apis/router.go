@@ -49,6 +49,7 @@ func NewRouter(app *core.App) *echo.Echo {
 	registerLogRoutes(api, app)
 	registerPolicyRoutes(api, app)
 	registerJobRoutes(api, app)
+	registerClusterRoutes(api, app)
 	for _, p := range app.Plugins() {
 		if rp, ok := p.(RouteProvider); ok {
 			rp.Routes(api)

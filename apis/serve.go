@@ -47,6 +47,7 @@ func Serve(ctx context.Context, app *core.App, opts ServeOptions) error {
 		// OnListen runs before the first connection is accepted (they wait in
 		// the listen backlog), so whatever it prints, such as the first-run
 		// instructions, is out before the server answers anyone.
+		app.Cluster().SetAddress(ln.Addr().String())
 		if opts.OnListen != nil {
 			opts.OnListen(ln.Addr())
 		}
