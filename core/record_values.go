@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,10 +187,11 @@ func toGeoPoint(v any) GeoPoint {
 
 // toJSON returns v as a JSON document: strings that hold JSON are kept as
 // they are, other strings become JSON strings; nil stays nil. NUL
-// characters are dropped (PostgreSQL's JSONB refuses them).
+// characters are dropped and lone surrogates replaced (PostgreSQL's JSONB
+// refuses both).
 func toJSON(v any) json.RawMessage {
 	raw := rawJSON(v)
-	if !strings.Contains(string(raw), `\u0000`) {
+	if !jsonBadEscape.Match(raw) {
 		return raw
 	}
 	var doc any
@@ -221,21 +223,27 @@ func withoutNUL(v any) any {
 	return v
 }
 
+// jsonBadEscape matches the escapes of NUL and of UTF-16 surrogates, which
+// toJSON decodes away (paired surrogates come back as the character).
+var jsonBadEscape = regexp.MustCompile(`(?i)\\u(0000|d[89a-f])`)
+
 func rawJSON(v any) json.RawMessage {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case json.RawMessage:
 		return x
-	case []byte:
-		if json.Valid(x) {
-			return json.RawMessage(x)
-		}
-		v = string(x)
 	case string:
+		// Cleaned before it is judged: NUL and invalid UTF-8 must neither
+		// reach the document nor decide whether the text is JSON.
+		x = cleanText(x)
 		if json.Valid([]byte(x)) {
 			return json.RawMessage(x)
 		}
+		v = x
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
