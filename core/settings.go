@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Settings are the run-time settings kept in _params under id "settings",
@@ -206,7 +207,22 @@ func (s *settingsStore) load(ctx context.Context, app *App) error {
 	settings := DefaultSettings()
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		if err := app.saveSettings(ctx, settings); err != nil {
+		// Instances of a cluster may start together on a fresh database:
+		// the first to insert the defaults wins, and all use them.
+		value, err := json.Marshal(settings)
+		if err != nil {
+			return err
+		}
+		now := FormatTime(app.Now())
+		err = app.DB(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&param{ID: settingsParamID, Value: value, Created: now, Updated: now}).Error
+		if err != nil {
+			return err
+		}
+		if err := app.DB(ctx).Where(`"id" = ?`, settingsParamID).Take(&p).Error; err != nil {
+			return err
+		}
+		if settings, err = settings.Patched(p.Value); err != nil {
 			return err
 		}
 	case err != nil:
@@ -254,12 +270,8 @@ func (a *App) saveSettings(ctx context.Context, s Settings) error {
 		return err
 	}
 	now := FormatTime(a.Now())
-	return a.InTx(ctx, func(ctx context.Context) error {
-		res := a.DB(ctx).Model(&param{}).Where(`"id" = ?`, settingsParamID).
-			Updates(map[string]any{"value": JSONRaw(value), "updated": now})
-		if res.Error != nil || res.RowsAffected > 0 {
-			return res.Error
-		}
-		return a.DB(ctx).Create(&param{ID: settingsParamID, Value: value, Created: now, Updated: now}).Error
-	})
+	return a.DB(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"value", "updated"}),
+	}).Create(&param{ID: settingsParamID, Value: value, Created: now, Updated: now}).Error
 }

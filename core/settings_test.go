@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core"
@@ -168,5 +171,39 @@ func TestSettingsPatched(t *testing.T) {
 	}
 	if got, err := s.Patched(nil); err != nil || got.SMTP.Password != "hunter2" || len(got.RateLimits.Rules) != 1 {
 		t.Errorf("empty patch = %+v, %v", got, err)
+	}
+}
+
+// Instances of a cluster started together on a fresh database all come up,
+// with the same settings: migrations are serialised and the first to write
+// the default settings wins.
+func TestBootstrapConcurrentlyOnFreshDatabase(t *testing.T) {
+	cfg := coretest.Config(t)
+	const n = 4
+	apps := make([]*core.App, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range apps {
+		// On PostgreSQL they share cfg's database; a SQLite database
+		// belongs to one process, so there each has its own.
+		c := *cfg
+		c.DataDir = t.TempDir()
+		apps[i] = core.New(&c, core.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = apps[i].Bootstrap(context.Background())
+		}()
+	}
+	wg.Wait()
+	for i, app := range apps {
+		if errs[i] != nil {
+			t.Errorf("instance %d: bootstrap: %v", i, errs[i])
+			continue
+		}
+		t.Cleanup(func() { app.Shutdown(context.Background()) })
+		if got := app.Settings().Meta.AppName; got != core.DefaultSettings().Meta.AppName {
+			t.Errorf("instance %d: appName %q", i, got)
+		}
 	}
 }
