@@ -329,6 +329,12 @@ for (const dialect of await dialects()) {
       await sidebar().getByRole('link', { name: 'Settings' }).click();
       await page.getByLabel('Application name').waitFor();
       await ui.shot(page, 'settings');
+      await sidebar().getByRole('link', { name: 'Cluster' }).click();
+      const instances = page.getByRole('table', { name: 'Instances' });
+      await instances.getByText('this one').waitFor();
+      assert.equal(await instances.locator('tbody tr').count(), 1, 'one instance without Redis');
+      await page.getByText('single instance').waitFor();
+      await ui.shot(page, 'cluster');
     });
 
     it('configures a webhook and shows its signed delivery', async () => {
@@ -380,7 +386,7 @@ for (const dialect of await dialects()) {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await signIn('staff@example.com', PASSWORD, true);
       await sidebar().getByRole('link', { name: 'posts' }).waitFor();
-      for (const screen of ['Roles & access', 'Jobs', 'Webhooks', 'Logs', 'Settings']) {
+      for (const screen of ['Roles & access', 'Jobs', 'Webhooks', 'Logs', 'Settings', 'Cluster']) {
         assert.equal(await sidebar().getByRole('link', { name: screen }).count(), 0, `${screen} is hidden`);
       }
       assert.equal(await sidebar().getByRole('button', { name: 'New collection' }).count(), 0, 'no schema writes');
