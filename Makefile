@@ -8,7 +8,7 @@ PG_URL        ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 BIN           := bin/hatchgrid
 LDFLAGS       := -s -w -X github.com/hatchgrid/hatchgrid/core.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps test-faults bench bench-realtime clean
+.PHONY: all build run test vet fmt-check test-sqlite test-postgres test-race test-sdk sdk-deps ui ui-deps ui-check test-ui ui-test-deps test-faults bench bench-realtime cluster clean
 
 all: build
 
@@ -91,6 +91,14 @@ BENCH_RT_FLAGS ?= -rt-clients 1000 -rt-events 20 -rt-interval 500ms -records 100
 bench-realtime: build
 	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect sqlite -only realtime $(BENCH_RT_FLAGS)
 	$(GO) run ./bench/cmd/hgbench -bin $(BIN) -dialect postgres -pg-url '$(PG_URL)' -only realtime $(BENCH_RT_FLAGS)
+
+# A cluster to try: 3 instances on 127.0.0.1:8091-8093 sharing a fresh
+# PostgreSQL schema, a Redis key prefix and an in-memory S3 bucket, until
+# Ctrl-C (see docs/cluster.md). The SDK suite's cluster.test.mjs runs the
+# same launcher.
+CLUSTER_FLAGS ?= -n 3 -port 8091
+cluster: build
+	$(GO) run ./tests/cluster -bin $(BIN) -pg-url '$(PG_URL)' $(CLUSTER_FLAGS)
 
 clean:
 	rm -rf bin

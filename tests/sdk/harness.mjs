@@ -43,19 +43,21 @@ const CLI_TIMEOUT_MS = 30_000;
 // The binary
 
 /**
- * Builds ./cmd/hatchgrid from the repository root into `out`.
+ * Builds the Go package `pkg` (./cmd/hatchgrid by default) from the
+ * repository root into `out`.
  * @param {string} out
+ * @param {string} [pkg]
  */
-export async function buildBinary(out) {
+export async function buildBinary(out, pkg = './cmd/hatchgrid') {
   const go = process.env.GO || 'go';
   await new Promise((resolve, reject) => {
     execFile(
       go,
-      ['build', '-o', out, './cmd/hatchgrid'],
+      ['build', '-o', out, pkg],
       { cwd: REPO_ROOT, env: { ...process.env, CGO_ENABLED: '1' }, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         if (err) {
-          reject(new Error(`go build ./cmd/hatchgrid failed (${err.message.trim()}):\n${stdout}${stderr}`));
+          reject(new Error(`go build ${pkg} failed (${err.message.trim()}):\n${stdout}${stderr}`));
         } else {
           resolve();
         }
@@ -412,4 +414,96 @@ function runCLI(bin, args, env) {
       resolve({ code: err ? err.code : 0, signal: err?.signal ?? null, stdout, stderr });
     });
   });
+}
+
+// ---------------------------------------------------------------------------
+// Clusters
+
+let clusterBinariesPromise;
+
+/**
+ * The cluster launcher (tests/cluster) and the instance binary it runs
+ * (tests/cluster/testnode: hatchgrid with a cron entry every 2 s that
+ * records which instance ran each tick), built once per process.
+ */
+function clusterBinaries() {
+  clusterBinariesPromise ??= (async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hatchgrid-sdk-cluster-bin-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const [launcher, node] = await Promise.all([
+      buildBinary(path.join(dir, 'cluster'), './tests/cluster'),
+      buildBinary(path.join(dir, 'testnode'), './tests/cluster/testnode'),
+    ]);
+    return { launcher, node };
+  })();
+  return clusterBinariesPromise;
+}
+
+/**
+ * Starts `size` instances on PostgreSQL (a schema of their own), Redis (a
+ * claimed test database) and an in-memory S3 API through the tests/cluster
+ * launcher, with a superuser, and waits until all are healthy.
+ *
+ *   const cluster = await startCluster();
+ *   const [a, b, c] = cluster.clients();  // one SDK client per instance
+ *   await cluster.stop();
+ *
+ * @param {{size?: number}} [options]
+ */
+export async function startCluster({ size = 3 } = {}) {
+  const { launcher, node } = await clusterBinaries();
+  const args = ['-bin', node, '-n', String(size), '-port', '0', '-json', '-claim-redis-db',
+    '-pg-url', postgresURL(), '-redis-url', process.env.HG_TEST_REDIS_URL || 'redis://127.0.0.1:6379/0'];
+  const child = spawn(launcher, args, { env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  liveServers.add(child);
+  const output = new OutputTail(`cluster`);
+  child.stderr.on('data', (c) => output.add(c));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    liveServers.delete(child);
+    resolve({ code, signal });
+  }));
+  const info = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`the cluster did not come up within 90 s\n${output}`)), 90_000);
+    child.stdout.on('data', (c) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(buf.slice(0, nl)));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`the cluster launcher exited (code ${code}, signal ${signal})\n${output}`));
+    });
+  });
+  return {
+    info,
+    urls: info.instances.map((i) => i.url),
+    get output() {
+      return output.toString();
+    },
+    /** One SDK client per instance, auto-cancellation off. */
+    clients() {
+      return info.instances.map((i) => {
+        const pb = new PocketBase(i.url);
+        pb.autoCancellation(false);
+        return pb;
+      });
+    },
+    /** Stops the instances and removes their schema, Redis data and dirs. */
+    async stop() {
+      child.kill('SIGTERM');
+      const r = await Promise.race([exited, sleep(40_000).then(() => null)]);
+      if (!r) {
+        child.kill('SIGKILL');
+        throw new Error(`the cluster did not stop within 40 s\n${output}`);
+      }
+      if (r.code !== 0) throw new Error(`the cluster launcher exited with code ${r.code}\n${output}`);
+    },
+  };
 }
