@@ -60,7 +60,8 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	address string
-	pending map[string]bool // changes made before the bus was ready
+	pending map[string]bool                            // changes made before the bus was ready
+	shared  map[string]func(ctx context.Context) error // plugin state, by kind
 	ready   bool
 	stop    chan struct{}
 	stopped bool
@@ -69,7 +70,7 @@ type Cluster struct {
 }
 
 func newCluster(a *App) *Cluster {
-	return &Cluster{app: a, id: a.rt.InstanceID(), started: time.Now().UTC(), pending: map[string]bool{}, stop: make(chan struct{})}
+	return &Cluster{app: a, id: a.rt.InstanceID(), started: time.Now().UTC(), pending: map[string]bool{}, shared: map[string]func(context.Context) error{}, stop: make(chan struct{})}
 }
 
 // Cluster returns this instance's view of the cluster.
@@ -84,6 +85,37 @@ func (c *Cluster) SetAddress(addr string) {
 	c.mu.Lock()
 	c.address = addr
 	c.mu.Unlock()
+}
+
+// Share registers in-memory state of a plugin (a cache of rows it owns,
+// say) under kind, and reload as the way to reread it. After the state
+// changes, the plugin calls Changed with the same kind, and every other
+// live instance runs reload before Changed returns; every instance also
+// runs it when its Redis subscription comes back after an outage, since it
+// may have missed changes meanwhile. kind must not be one of the App's own
+// ("collections", "settings", "policies"). Register during Plugin.Register.
+func (c *Cluster) Share(kind string, reload func(ctx context.Context) error) error {
+	switch {
+	case kind == "" || reload == nil:
+		return errors.New("cluster: Share needs a kind and a reload function")
+	case kind == stateCollections || kind == stateSettings || kind == statePolicies:
+		return fmt.Errorf("cluster: %q is the App's own state", kind)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.shared[kind]; dup {
+		return fmt.Errorf("cluster: %q is already shared", kind)
+	}
+	c.shared[kind] = reload
+	return nil
+}
+
+// Changed tells the other live instances that the state registered with
+// Share under kind changed, and waits (up to a second) until they have
+// reloaded it. Inside a transaction it does so after the commit. Without
+// Redis it does nothing.
+func (c *Cluster) Changed(ctx context.Context, kind string) {
+	c.app.AfterCommit(ctx, func(ctx context.Context) { c.changed(ctx, kind) })
 }
 
 // open wires the bus once Redis is open: the realtime broker becomes a
@@ -110,7 +142,13 @@ func (c *Cluster) open() {
 		}
 	})
 	c.bus.OnSubscribed(func() {
-		for _, kind := range []string{stateCollections, stateSettings, statePolicies} {
+		kinds := []string{stateCollections, stateSettings, statePolicies}
+		c.mu.Lock()
+		for kind := range c.shared {
+			kinds = append(kinds, kind)
+		}
+		c.mu.Unlock()
+		for _, kind := range kinds {
 			c.reload(kind)
 		}
 	})
@@ -248,7 +286,13 @@ func (c *Cluster) reload(kind string) {
 			err = a.authz.Reload()
 		}
 	default:
-		return
+		c.mu.Lock()
+		fn := c.shared[kind]
+		c.mu.Unlock()
+		if fn == nil {
+			return
+		}
+		err = fn(ctx)
 	}
 	if err != nil {
 		a.logger.Error("cluster: reload shared state", "component", "cluster", "state", kind, "error", err)

@@ -111,6 +111,7 @@ func (p *Plugin) create(c echo.Context) error {
 	if err := p.app.DB(c.Request().Context()).Create(w).Error; err != nil {
 		return err
 	}
+	p.changed(c.Request().Context())
 	return c.JSON(http.StatusOK, out(w))
 }
 
@@ -131,6 +132,7 @@ func (p *Plugin) update(c echo.Context) error {
 	if err := p.app.DB(ctx).Save(w).Error; err != nil {
 		return err
 	}
+	p.changed(ctx)
 	return c.JSON(http.StatusOK, out(w))
 }
 
@@ -200,6 +202,7 @@ func (p *Plugin) remove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	p.changed(ctx)
 	return c.NoContent(http.StatusNoContent)
 }
 

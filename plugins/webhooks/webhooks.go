@@ -20,6 +20,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
@@ -66,7 +68,17 @@ type Plugin struct {
 
 	app    *core.App
 	client *http.Client
+
+	// cache holds the enabled webhooks, nil until read: every record write
+	// asks for them, so they are read once, not once per write. Writes
+	// through the API clear it here and, through the cluster, everywhere.
+	cache atomic.Pointer[[]webhook]
+	mu    sync.Mutex
+	gen   uint64 // bumped by every clear, under mu
 }
+
+// sharedKind names the cached webhooks among the cluster's shared state.
+const sharedKind = "webhooks"
 
 // Name implements core.Plugin.
 func (p *Plugin) Name() string { return "webhooks" }
@@ -91,6 +103,12 @@ func (p *Plugin) Register(app *core.App) error {
 	if delay == nil {
 		delay = DefaultRetryDelay
 	}
+	if err := app.Cluster().Share(sharedKind, func(context.Context) error {
+		p.clear()
+		return nil
+	}); err != nil {
+		return err
+	}
 	app.Jobs().Register(JobType, p.deliver,
 		core.JobMaxRetry(maxRetry),
 		core.JobRetryDelay(func(n int, _ error) time.Duration { return delay(n) }))
@@ -113,6 +131,41 @@ func (p *Plugin) Register(app *core.App) error {
 // hookBinder is what the record hooks have in common here.
 type hookBinder interface {
 	BindFunc(fn func(e *core.RecordEvent) error) string
+}
+
+// enabled returns the enabled webhooks, from the cache or read into it.
+func (p *Plugin) enabled(ctx context.Context) ([]webhook, error) {
+	if hooks := p.cache.Load(); hooks != nil {
+		return *hooks, nil
+	}
+	p.mu.Lock()
+	gen := p.gen
+	p.mu.Unlock()
+	var hooks []webhook
+	if err := p.app.ReadDB(ctx).Where("enabled = ?", true).Find(&hooks).Error; err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if p.gen == gen { // not cleared while reading: hooks are current
+		p.cache.Store(&hooks)
+	}
+	p.mu.Unlock()
+	return hooks, nil
+}
+
+// clear drops the cached webhooks; the next record write reads them again.
+func (p *Plugin) clear() {
+	p.mu.Lock()
+	p.gen++
+	p.cache.Store(nil)
+	p.mu.Unlock()
+}
+
+// changed clears the cache here and on every other live instance, after
+// a webhook was created, changed or deleted.
+func (p *Plugin) changed(ctx context.Context) {
+	p.clear()
+	p.app.Cluster().Changed(ctx, sharedKind)
 }
 
 // DefaultRetryDelay is min(2^n seconds, 1h).
@@ -175,15 +228,13 @@ type payload struct {
 // collection and event, in ctx's transaction.
 func (p *Plugin) enqueue(ctx context.Context, event string, rec *core.Record) error {
 	c := rec.Collection()
-	var hooks []webhook
-	err := p.app.ReadDB(ctx).Where("enabled = ? AND (collection = ? OR collection = ?)", true, c.Name, c.ID).
-		Find(&hooks).Error
+	hooks, err := p.enabled(ctx)
 	if err != nil {
 		return fmt.Errorf("webhooks: list: %w", err)
 	}
 	var data []byte
 	for _, w := range hooks {
-		if !slices.Contains(w.events(), event) {
+		if (w.Collection != c.Name && w.Collection != c.ID) || !slices.Contains(w.events(), event) {
 			continue
 		}
 		if data == nil {

@@ -302,3 +302,63 @@ func TestDefaultRetryDelay(t *testing.T) {
 		}
 	}
 }
+
+// The enabled webhooks are cached; every change through the API applies
+// from the next record write on.
+func TestWebhookChangesApplyToTheNextWrite(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t, 0)
+	e := newEnv(t, &webhooks.Plugin{})
+	create := func(want int) {
+		t.Helper()
+		if code, body := e.do(t, http.MethodPost, "/api/collections/posts/records", `{"title":"x"}`, ""); code != 200 {
+			t.Fatalf("create record: %d %s", code, body)
+		}
+		if calls, _, _ := recv.snapshot(); calls != want {
+			t.Fatalf("receiver got %d calls, want %d", calls, want)
+		}
+	}
+	create(0) // caches "no webhooks"
+	id := e.createWebhook(t, recv.srv.URL)
+	create(1)
+	if code, body := e.do(t, http.MethodPatch, "/api/hg/webhooks/"+id, `{"enabled":false}`, e.token); code != 200 {
+		t.Fatalf("disable: %d %s", code, body)
+	}
+	create(1)
+	if code, body := e.do(t, http.MethodPatch, "/api/hg/webhooks/"+id, `{"enabled":true}`, e.token); code != 200 {
+		t.Fatalf("enable: %d %s", code, body)
+	}
+	create(2)
+	if code, body := e.do(t, http.MethodDelete, "/api/hg/webhooks/"+id, "", e.token); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	create(2)
+}
+
+// A webhook created on one instance is called for writes on another from
+// the next request: the cache is cleared across the cluster.
+func TestWebhookChangesReachTheCluster(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t, 0)
+	redisURL := coretest.NewRedisDB(t)
+	prefix := "hgtest_" + strings.ReplaceAll(t.Name(), "/", "_")
+	a := newEnv(t, &webhooks.Plugin{}, coretest.WithConfig(func(c *core.Config) { c.Redis.URL, c.Redis.Prefix = redisURL, prefix }))
+	b := coretest.NewApp(t, coretest.InCluster(a.app), coretest.WithAppOptions(core.WithPlugins(&webhooks.Plugin{})))
+	onB := &env{app: b, router: apis.NewRouter(b), token: a.token, posts: a.posts}
+	create := func(want int) {
+		t.Helper()
+		if code, body := onB.do(t, http.MethodPost, "/api/collections/posts/records", `{"title":"x"}`, ""); code != 200 {
+			t.Fatalf("create record on B: %d %s", code, body)
+		}
+		if calls, _, _ := recv.snapshot(); calls != want {
+			t.Fatalf("receiver got %d calls, want %d", calls, want)
+		}
+	}
+	create(0) // B caches "no webhooks"
+	id := a.createWebhook(t, recv.srv.URL)
+	create(1)
+	if code, body := a.do(t, http.MethodDelete, "/api/hg/webhooks/"+id, "", a.token); code != 204 {
+		t.Fatalf("delete on A: %d %s", code, body)
+	}
+	create(1)
+}
