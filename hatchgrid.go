@@ -23,6 +23,7 @@ const (
 // Hatchgrid is the command-line program.
 type Hatchgrid struct {
 	appOptions []core.Option
+	plugins    []core.Plugin
 	root       *cobra.Command
 	stdout     io.Writer
 	stderr     io.Writer
@@ -37,7 +38,10 @@ type Option func(*Hatchgrid)
 
 // WithPlugins adds plugins to every App the commands build.
 func WithPlugins(p ...core.Plugin) Option {
-	return func(h *Hatchgrid) { h.appOptions = append(h.appOptions, core.WithPlugins(p...)) }
+	return func(h *Hatchgrid) {
+		h.plugins = append(h.plugins, p...)
+		h.appOptions = append(h.appOptions, core.WithPlugins(p...))
+	}
 }
 
 // WithAppOptions passes options to core.New.
@@ -77,6 +81,7 @@ func New(opts ...Option) *Hatchgrid {
 	pf.Bool("dev", false, "development mode: verbose logs, SQL included (HG_DEV)")
 
 	h.root.AddCommand(h.serveCommand(), h.superuserCommand(), h.migrateCommand(), h.jobsCommand(), h.versionCommand())
+	h.addPluginCommands()
 	return h
 }
 

@@ -60,8 +60,9 @@ type App struct {
 
 	hooks
 
-	bootstrapped bool
-	shutdownOnce sync.Once
+	pluginsRegistered bool
+	bootstrapped      bool
+	shutdownOnce      sync.Once
 }
 
 // Option configures an App in New.
@@ -160,10 +161,8 @@ func (a *App) Bootstrap(ctx context.Context) error {
 	if a.bootstrapped {
 		return errors.New("app already bootstrapped")
 	}
-	for _, p := range a.plugins {
-		if err := p.Register(a); err != nil {
-			return fmt.Errorf("plugin %s: %w", p.Name(), err)
-		}
+	if err := a.registerPlugins(); err != nil {
+		return err
 	}
 	err := a.OnBootstrap().Trigger(&BootstrapEvent{App: a, Context: ctx}, func(e *BootstrapEvent) error {
 		if err := a.open(e.Context); err != nil {
@@ -206,6 +205,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 // OpenForMigrations opens the databases without applying migrations, for
 // `hatchgrid migrate`.
 func (a *App) OpenForMigrations(ctx context.Context) error {
+	if err := a.registerPlugins(); err != nil {
+		return err
+	}
 	return a.open(ctx)
 }
 

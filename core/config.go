@@ -42,6 +42,9 @@ type Config struct {
 	Log           LogConfig      `koanf:"log"`
 	Server        ServerConfig   `koanf:"server"`
 	Realtime      RealtimeConfig `koanf:"realtime"`
+	// Plugins holds each plugin's own section, by plugin name; a plugin
+	// reads its section with App.PluginConfig.
+	Plugins map[string]map[string]any `koanf:"plugins"`
 }
 
 // RealtimeConfig tunes the realtime API (/api/realtime) of this instance.
@@ -190,11 +193,14 @@ func LoadConfig(opts LoadOptions) (*Config, error) {
 		EnvironFunc: environ,
 		TransformFunc: func(name, value string) (string, any) {
 			key, ok := envKeys[name]
+			if !ok && strings.HasPrefix(name, pluginsEnvPrefix) {
+				key, ok = pluginEnvKey(name)
+			}
 			if !ok {
 				return "", nil // not ours (HG_TEST_DB and the like)
 			}
 			sources[key] = name
-			if reflect.TypeOf(k.Get(key)).Kind() == reflect.Slice {
+			if t := reflect.TypeOf(k.Get(key)); t != nil && t.Kind() == reflect.Slice {
 				return key, splitList(value)
 			}
 			return key, value
@@ -231,6 +237,20 @@ func LoadConfig(opts LoadOptions) (*Config, error) {
 	}
 	cfg.resolve()
 	return &cfg, nil
+}
+
+// pluginsEnvPrefix starts the variables of plugin sections:
+// HG_PLUGINS_<NAME>_<KEY> sets plugins.<name>.<key>, both lowercased. The
+// plugin name ends at the first underscore, so a plugin configured through
+// the environment has a name without one.
+const pluginsEnvPrefix = EnvPrefix + "PLUGINS_"
+
+func pluginEnvKey(name string) (string, bool) {
+	plugin, key, ok := strings.Cut(strings.TrimPrefix(name, pluginsEnvPrefix), "_")
+	if !ok || plugin == "" || key == "" {
+		return "", false
+	}
+	return "plugins." + strings.ToLower(plugin) + "." + strings.ToLower(key), true
 }
 
 // EnvName returns the environment variable that sets key.
@@ -350,6 +370,10 @@ func validateDatabaseURL(raw string) error {
 }
 
 func isKnownKey(known []string, key string) bool {
+	// A key of a plugin's section: the plugin checks its own keys.
+	if strings.HasPrefix(key, "plugins.") {
+		return true
+	}
 	// A known key, or a key below a known map/list value.
 	for _, k := range known {
 		if k == key || strings.HasPrefix(key, k+".") {
