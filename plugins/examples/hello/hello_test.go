@@ -186,3 +186,21 @@ func TestNoCronEntry(t *testing.T) {
 		t.Fatalf("cron entries = %+v", e.app.Cron().Entries())
 	}
 }
+
+// A second instance on the same database finds the collection the first
+// created and serves its greetings.
+func TestSecondInstance(t *testing.T) {
+	t.Parallel()
+	redisURL := coretest.NewRedisDB(t)
+	prefix := "hgtest_" + strings.ReplaceAll(t.Name(), "/", "_")
+	a := newEnv(t, &hello.Plugin{}, coretest.WithConfig(func(c *core.Config) { c.Redis.URL, c.Redis.Prefix = redisURL, prefix }))
+	if code, body := a.do(t, http.MethodPost, "/api/hello/greetings", `{"to":"Ann"}`, a.superuser); code != http.StatusOK {
+		t.Fatalf("POST on A: %d %v", code, body)
+	}
+	b := coretest.NewApp(t, coretest.InCluster(a.app), coretest.WithAppOptions(core.WithPlugins(&hello.Plugin{})))
+	onB := &env{app: b, router: apis.NewRouter(b)}
+	items := onB.greetings(t, a.user)
+	if len(items) != 1 || items[0]["message"] != "Hello, Ann!" {
+		t.Fatalf("greetings on B = %v", items)
+	}
+}
