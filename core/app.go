@@ -22,8 +22,11 @@ import (
 // -ldflags "-X github.com/hatchgrid/hatchgrid/core.Version=v1.2.3".
 var Version = "dev"
 
-// Plugin extends the App. Register binds hooks (and, once they exist, jobs
-// and routes); it runs once, at the start of Bootstrap.
+// Plugin extends the App. Register binds hooks, registers jobs and cron
+// entries, reads the plugin's config section (PluginConfig) and adds its
+// migrations (AddMigrations); it runs once, before the databases open.
+// Routes come from apis.RouteProvider, CLI commands from
+// hatchgrid.CommandProvider. See docs/plugins.md.
 type Plugin interface {
 	Name() string
 	Register(app *App) error
