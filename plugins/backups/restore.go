@@ -146,17 +146,20 @@ func (p *Plugin) restart(staging string) {
 	if err := p.app.Shutdown(ctx); err != nil {
 		log.Warn("restore: app shutdown", "error", err)
 	}
-	err := p.swap(staging)
-	if err == nil {
+	// A failed swap has put the old files back: restarting on them beats
+	// leaving the process without a server.
+	if err := p.swap(staging); err != nil {
+		log.Error("restore failed: restarting on the data as it was", "error", err)
+	} else {
 		log.Info("backup restored: restarting")
-		restart := p.Restart
-		if restart == nil {
-			restart = execSelf
-		}
-		err = restart()
 	}
+	restart := p.Restart
+	if restart == nil {
+		restart = execSelf
+	}
+	err := restart()
 	if err != nil {
-		log.Error("restore failed", "error", err)
+		log.Error("restart after a restore failed", "error", err)
 	}
 	p.release()
 	if srv != nil {
