@@ -490,6 +490,15 @@ func TestScheduleFollowsSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(spec)
+		if spec == "*/5 * * * *" {
+			// A tick is a job of the entry's type (run inline here).
+			if _, err := e.app.Jobs().Enqueue(context.Background(), core.CronJobType(backups.CronName), nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := keys(e.list(t)); len(got) != 1 || !strings.HasPrefix(got[0], backups.AutoPrefix) {
+				t.Fatalf("after a tick: %v", got)
+			}
+		}
 	}
 }
 
