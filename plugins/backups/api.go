@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
@@ -73,6 +74,10 @@ func wrapInvalid(err error, message string) error {
 	}
 	return core.Wrap(err, core.CodeInvalid, message)
 }
+
+// transferTimeout bounds an upload or download of an archive, in place
+// of the server's read and write timeouts, which suit API calls.
+const transferTimeout = time.Hour
 
 type createBody struct {
 	Name string `json:"name" form:"name"`
@@ -140,6 +145,8 @@ func (p *Plugin) upload(c echo.Context) error {
 	if !p.isSQLite() {
 		return errPostgres()
 	}
+	// Archives can take longer than the server's read timeout to arrive.
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(transferTimeout))
 	fh, err := c.FormFile("file")
 	if err != nil {
 		return core.Invalid("An error occurred while validating the submitted data.", map[string]core.FieldError{
@@ -204,6 +211,7 @@ func (p *Plugin) download(c echo.Context) error {
 		return err
 	}
 	defer obj.Close()
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(transferTimeout))
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "application/zip")
 	h.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", key))
