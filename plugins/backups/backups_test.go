@@ -573,3 +573,36 @@ func TestRestoreReplacesData(t *testing.T) {
 		t.Fatalf("backups after restore = %v", got)
 	}
 }
+
+func TestRestoreRefusesUnsafeArchives(t *testing.T) {
+	t.Parallel()
+	coretest.RequireDialect(t, "sqlite")
+	p := &backups.Plugin{Restart: func() error { t.Error("restarted"); return nil }}
+	e := newEnv(t, p)
+	dir := e.app.Config().DataDir
+	// Put straight into the store: the upload route would refuse them.
+	for name, files := range map[string]map[string][]byte{
+		"slip.zip":  {"data.db": []byte("SQLite format 3\x00"), "../../evil.txt": []byte("x")},
+		"abs.zip":   {"data.db": []byte("SQLite format 3\x00"), "/tmp/evil.txt": []byte("x")},
+		"nodb.zip":  {"storage/a.txt": []byte("x")},
+		"plain.zip": nil,
+	} {
+		data := []byte("not a zip")
+		if files != nil {
+			data = makeZip(t, files)
+		}
+		os.MkdirAll(filepath.Join(dir, "backups"), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, "backups", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, body := e.do(t, http.MethodPost, "/api/backups/"+name+"/restore", "", e.token)
+		wantError(t, code, body, 400, "Invalid backup file")
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "evil.txt")); err == nil {
+		t.Fatal("an entry escaped the staging folder")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".hg_restore_*")); len(left) != 0 {
+		t.Fatalf("staging left after refusals: %v", left)
+	}
+	e.mustDo(t, http.MethodGet, "/api/backups", "", 200)
+}
