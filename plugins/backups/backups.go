@@ -179,14 +179,17 @@ func (p *Plugin) List(ctx context.Context) ([]Info, error) {
 	return out, nil
 }
 
-// Create makes a backup named name ("" for a generated one). It fails
-// with a 400 error while another backup or restore runs.
+// Create makes a backup named name ("" for a generated one), which must
+// match ^[a-z0-9_-]+\.zip$. It fails with a 400 error while another
+// backup or restore runs.
 func (p *Plugin) Create(ctx context.Context, name string) error {
 	if !p.isSQLite() {
 		return errPostgres()
 	}
 	if name == "" {
 		name = newName(ManualPrefix, p.app.Now())
+	} else if !namePattern.MatchString(name) || len(name) > 150 {
+		return core.Errorf(core.CodeInvalid, "Invalid backup name.")
 	}
 	if !p.acquire(name) {
 		return errBusy()
