@@ -134,7 +134,10 @@ func bodyLimit(limit core.ByteSize) echo.MiddlewareFunc {
 				return false
 			}
 			p := c.Path()
-			return p == "/api/batch" || p == "/api/collections/:collection/records" || p == "/api/collections/:collection/records/:id"
+			// Backup archives outgrow any request limit: PocketBase sets
+			// none on their upload, which only superusers may use.
+			return p == "/api/batch" || p == "/api/collections/:collection/records" || p == "/api/collections/:collection/records/:id" ||
+				p == "/api/backups/upload"
 		},
 	})
 }
