@@ -211,13 +211,20 @@ func diffOf(before, after map[string]any) (Diff, error) {
 
 // write diffs before and after and writes the entry en with the actor
 // and client IP that ctx carries, in ctx's transaction if any.
+// An update that changes nothing but its "updated" stamp (a collection
+// re-imported as it was, settings saved unchanged) leaves no entry.
 func (p *Plugin) write(ctx context.Context, en row, before, after any) error {
 	d, err := diff(before, after)
 	if err != nil {
 		return err
 	}
+	if before != nil && after != nil && (len(d) == 0 || len(d) == 1 && hasKey(d, "updated")) {
+		return nil
+	}
 	return p.insert(ctx, en, d)
 }
+
+func hasKey(d Diff, k string) bool { _, ok := d[k]; return ok }
 
 func (p *Plugin) insert(ctx context.Context, en row, d Diff) error {
 	changes, err := json.Marshal(d)

@@ -89,6 +89,9 @@ func TestCollectionAndPolicyChangesWithActorAndDiff(t *testing.T) {
 	e.must(t, http.MethodPatch, "/api/collections/posts", `{"listRule":"","fields":[{"name":"title","type":"text","required":true}]}`)
 	e.must(t, http.MethodPost, "/api/hg/policies", `{"subject":"role:editor","resource":"collection:posts","action":"update"}`)
 
+	// Saving it again as it is changes nothing worth an entry.
+	e.must(t, http.MethodPatch, "/api/collections/posts", `{"listRule":""}`)
+
 	cols := e.list(t, "kind=collection")
 	if cols.TotalItems != 2 || len(cols.Items) != 2 || cols.Page != 1 || cols.PerPage != 30 || cols.TotalPages != 1 {
 		t.Fatalf("collection entries: %+v", cols)
@@ -156,6 +159,8 @@ func TestSettingsChangeRedactsSecrets(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, &audit.Plugin{})
 	e.must(t, http.MethodPatch, "/api/settings", `{"smtp":{"host":"mail.example.com","password":"hunter2-secret"},"meta":{"appName":"Audited"}}`)
+
+	e.must(t, http.MethodPatch, "/api/settings", `{"meta":{"appName":"Audited"}}`) // no change, no entry
 
 	got := e.list(t, "kind=settings")
 	if len(got.Items) != 1 {
