@@ -328,3 +328,58 @@ func TestAccessAndBadParams(t *testing.T) {
 		t.Fatalf("skipTotal: %+v", got)
 	}
 }
+
+func TestConfigChoosesCollectionsAndTrustedProxyGivesIP(t *testing.T) {
+	t.Parallel()
+	p := &audit.Plugin{}
+	app := coretest.NewApp(t,
+		coretest.WithConfig(func(c *core.Config) {
+			c.Plugins = map[string]map[string]any{"audit": {"collections": "posts"}} // as HG_PLUGINS_AUDIT_COLLECTIONS gives it
+		}),
+		coretest.WithAppOptions(core.WithPlugins(p)))
+	su, err := app.Superusers().Upsert(context.Background(), "admin@example.com", "Secret12345")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := app.Auth().NewAuthToken(su)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{app: app, router: apis.NewRouter(app), token: token}
+	e.createPosts(t)
+	e.must(t, http.MethodPatch, "/api/settings", `{"trustedProxy":{"headers":["X-Forwarded-For"]}}`)
+
+	req := httptest.NewRequest(http.MethodPost, "/api/collections/posts/records", strings.NewReader(`{"title":"via proxy"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7, 198.51.100.2")
+	rec := httptest.NewRecorder()
+	e.router.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body.String())
+	}
+	got := e.list(t, "kind=record")
+	if len(got.Items) != 1 || got.Items[0].IP != "198.51.100.2" || got.Items[0].Actor.Type != audit.ActorGuest {
+		t.Fatalf("record entry behind the proxy: %+v", got)
+	}
+}
+
+func TestFailedBatchLeavesNoEntry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &audit.Plugin{Collections: []string{"*"}})
+	e.createPosts(t)
+	e.must(t, http.MethodPatch, "/api/settings", `{"batch":{"enabled":true}}`)
+	code, body := e.do(t, http.MethodPost, "/api/batch", `{"requests":[
+		{"method":"POST","url":"/api/collections/posts/records","body":{"title":"first"}},
+		{"method":"POST","url":"/api/collections/nosuch/records","body":{"title":"second"}}]}`, e.token)
+	if code != 400 {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	// "*" audits every collection, _superusers included: only posts count here.
+	if got := e.list(t, "kind=record&resource=posts"); got.TotalItems != 0 {
+		t.Fatalf("entries of a failed batch: %+v", got)
+	}
+	e.must(t, http.MethodPost, "/api/batch", `{"requests":[{"method":"POST","url":"/api/collections/posts/records","body":{"title":"ok"}}]}`)
+	if got := e.list(t, "kind=record&resource=posts"); got.TotalItems != 1 || got.Items[0].Changes["title"].After != "ok" {
+		t.Fatalf("entries of a batch: %+v", got)
+	}
+}
