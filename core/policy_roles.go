@@ -103,7 +103,7 @@ func (s *PolicyService) AddRoleMember(ctx context.Context, name string, m RoleMe
 	if err != nil {
 		return RoleView{}, err
 	}
-	e := &PolicyEvent{Action: RoleMemberAdd, Role: name, OldRole: s.existingRole(ctx, name), Member: &RoleMember{Subject: sub}}
+	e := &PolicyEvent{Action: RoleMemberAdd, Role: name, OldRole: s.existingRole(ctx, name), Member: s.member(sub)}
 	err = s.change(ctx, e, func(e *PolicyEvent) error {
 		if err := enf.AddMember(name, sub); err != nil {
 			return authzError(err, "role", "save")
@@ -131,7 +131,7 @@ func (s *PolicyService) RemoveRoleMember(ctx context.Context, name string, m Rol
 		}
 		sub = authz.RecordSubject(c.ID, m.RecordID)
 	}
-	e := &PolicyEvent{Action: RoleMemberRemove, Role: name, OldRole: s.existingRole(ctx, name), Member: &RoleMember{Subject: sub}}
+	e := &PolicyEvent{Action: RoleMemberRemove, Role: name, OldRole: s.existingRole(ctx, name), Member: s.member(sub)}
 	return s.change(ctx, e, func(e *PolicyEvent) error {
 		if err := enf.RemoveMember(name, sub); err != nil {
 			return authzError(err, "role", "save")
@@ -167,16 +167,21 @@ func (s *PolicyService) memberSubject(ctx context.Context, m RoleMember, field s
 func (s *PolicyService) roleView(r authz.Role) RoleView {
 	v := RoleView{Name: r.Name, Inherits: r.Inherits, Members: make([]RoleMember, 0, len(r.Members))}
 	for _, sub := range r.Members {
-		m := RoleMember{Subject: sub}
-		if colID, id, ok := authz.ParseRecord(sub); ok {
-			m.CollectionID, m.RecordID = colID, id
-			if c, err := s.app.collections.Find(colID); err == nil {
-				m.CollectionName = c.Name
-			}
-		}
-		v.Members = append(v.Members, m)
+		v.Members = append(v.Members, *s.member(sub))
 	}
 	return v
+}
+
+// member describes the subject sub as a role member.
+func (s *PolicyService) member(sub string) *RoleMember {
+	m := RoleMember{Subject: sub}
+	if colID, id, ok := authz.ParseRecord(sub); ok {
+		m.CollectionID, m.RecordID = colID, id
+		if c, err := s.app.collections.Find(colID); err == nil {
+			m.CollectionName = c.Name
+		}
+	}
+	return &m
 }
 
 // collection is the id or else the name of m's collection.
