@@ -179,6 +179,9 @@ func cors(origins []string) echo.MiddlewareFunc {
 func loadAuth(app *core.App) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			// The client IP rides in the context so that hooks (audit) see
+			// it; c.RealIP applies settings.trustedProxy.
+			c.SetRequest(c.Request().WithContext(core.WithClientIP(c.Request().Context(), c.RealIP())))
 			token := c.Request().Header.Get(echo.HeaderAuthorization)
 			if len(token) > 7 && strings.EqualFold(token[:7], "Bearer ") {
 				token = token[7:]
@@ -199,6 +202,7 @@ func loadAuth(app *core.App) echo.MiddlewareFunc {
 				CollectionID:   rec.Collection().ID,
 				CollectionName: rec.Collection().Name,
 				ID:             rec.ID(),
+				Email:          rec.GetString("email"),
 			})
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)

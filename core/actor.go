@@ -12,7 +12,10 @@ type Actor struct {
 	CollectionID   string
 	CollectionName string
 	ID             string
-	System         bool
+	// Email is the record's email when its collection has one, for
+	// display (audit entries); it plays no part in any check.
+	Email  string
+	System bool
 }
 
 // SystemActor acts for Hatchgrid itself.
@@ -37,4 +40,19 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 func ActorFrom(ctx context.Context) Actor {
 	a, _ := ctx.Value(actorKey{}).(Actor)
 	return a
+}
+
+type clientIPKey struct{}
+
+// WithClientIP returns ctx carrying the client IP of the request it serves,
+// as the HTTP layer resolved it (settings.trustedProxy applied).
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// ClientIPFrom returns the client IP carried by ctx, "" outside a request
+// (jobs, the CLI).
+func ClientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
 }

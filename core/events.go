@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/hook"
 )
 
@@ -109,3 +110,50 @@ type JobEvent struct {
 
 // Tags implements hook.Tagger: a job event is tagged with the job type.
 func (e *JobEvent) Tags() []string { return []string{e.Job.Type} }
+
+// SettingsEvent is the event of OnSettingsUpdate.
+type SettingsEvent struct {
+	hook.Event
+	App     *App
+	Context context.Context
+	// Old are the settings before the change, secrets included.
+	Old *Settings
+	// New are the settings about to be stored, secrets included; a
+	// handler may change them before e.Next() (they are validated again).
+	New *Settings
+}
+
+// The actions of a PolicyEvent.
+const (
+	PolicyCreate     = "policy.create"
+	PolicyUpdate     = "policy.update"
+	PolicyDelete     = "policy.delete"
+	RoleSave         = "role.save"
+	RoleDelete       = "role.delete"
+	RoleMemberAdd    = "role.member.add"
+	RoleMemberRemove = "role.member.remove"
+)
+
+// PolicyEvent is the event of OnPolicyChange: one change of the Casbin
+// policies or role assignments. Which of the fields are set depends on
+// Action: the policy actions set OldPolicy (update, delete) and Policy
+// (create, update); the role actions set Role (the role's name), OldRole
+// (nil when the role did not exist), NewRole after e.Next() (nil once
+// deleted) and, for member changes, Member.
+type PolicyEvent struct {
+	hook.Event
+	App     *App
+	Context context.Context
+	Action  string
+
+	OldPolicy *authz.Policy
+	Policy    *authz.Policy
+
+	Role    string
+	OldRole *RoleView
+	NewRole *RoleView
+	Member  *RoleMember
+}
+
+// Tags implements hook.Tagger: a policy event is tagged with its action.
+func (e *PolicyEvent) Tags() []string { return []string{e.Action} }

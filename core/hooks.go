@@ -27,6 +27,9 @@ type hooks struct {
 	onRecordDeleteRequest hook.Hook[*RecordRequestEvent]
 
 	onJobRun hook.Hook[*JobEvent]
+
+	onSettingsUpdate hook.Hook[*SettingsEvent]
+	onPolicyChange   hook.Hook[*PolicyEvent]
 }
 
 // OnBootstrap fires when Bootstrap runs. Code before e.Next() runs before the
@@ -151,6 +154,26 @@ func (a *App) OnRecordDeleteRequest(tags ...string) *hook.TaggedHook[*RecordRequ
 // asynq.SkipRetry to archive at once). Tags: the job type.
 func (a *App) OnJobRun(tags ...string) *hook.TaggedHook[*JobEvent] {
 	return hook.NewTaggedHook(&a.onJobRun, tags...)
+}
+
+// OnSettingsUpdate fires when the settings are saved (SaveSettings, PATCH
+// /api/settings), inside the transaction of the write, after validation:
+// e.Old and e.New hold the settings before and after, secrets included.
+// Handlers may change e.New (it is validated again) or veto with an
+// error, which rolls the transaction back; code after e.Next() sees the
+// row written, still inside the transaction.
+func (a *App) OnSettingsUpdate() *hook.Hook[*SettingsEvent] { return &a.onSettingsUpdate }
+
+// OnPolicyChange fires around every change of the Casbin policies or role
+// assignments made through the PolicyService (and so the API). Code
+// before e.Next() runs before the change and may veto it with an error;
+// after e.Next() the change is applied. Casbin writes through its own
+// database handle, so the change is not part of a transaction: a handler
+// that writes (audit) does so after e.Next(), in the caller's
+// transaction if ctx carries one. Tags: the action (core.PolicyCreate,
+// ...).
+func (a *App) OnPolicyChange(tags ...string) *hook.TaggedHook[*PolicyEvent] {
+	return hook.NewTaggedHook(&a.onPolicyChange, tags...)
 }
 
 // TriggerRecordRequest runs the request hook of action ("list", "view",

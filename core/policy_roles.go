@@ -41,7 +41,7 @@ func (s *PolicyService) Role(ctx context.Context, name string) (RoleView, error)
 // creating the role if needed. Members must be existing records of auth
 // collections, or guest.
 func (s *PolicyService) SaveRole(ctx context.Context, name string, in RoleInput) (RoleView, error) {
-	e, err := s.enforcer()
+	enf, err := s.enforcer()
 	if err != nil {
 		return RoleView{}, err
 	}
@@ -56,26 +56,46 @@ func (s *PolicyService) SaveRole(ctx context.Context, name string, in RoleInput)
 			members = append(members, sub)
 		}
 	}
-	r, err := e.SetRole(name, in.Inherits, members)
+	e := &PolicyEvent{Action: RoleSave, Role: name, OldRole: s.existingRole(ctx, name)}
+	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		r, err := enf.SetRole(name, in.Inherits, members)
+		if err != nil {
+			return authzError(err, "role", "save")
+		}
+		v := s.roleView(r)
+		e.NewRole = &v
+		return nil
+	})
 	if err != nil {
-		return RoleView{}, authzError(err, "role", "save")
+		return RoleView{}, err
 	}
-	return s.roleView(r), nil
+	return *e.NewRole, nil
+}
+
+// existingRole returns the role called name, nil if there is none.
+func (s *PolicyService) existingRole(ctx context.Context, name string) *RoleView {
+	if r, err := s.Role(ctx, name); err == nil {
+		return &r
+	}
+	return nil
 }
 
 // DeleteRole removes the role called name with its policies and
 // assignments.
 func (s *PolicyService) DeleteRole(ctx context.Context, name string) error {
-	e, err := s.enforcer()
+	enf, err := s.enforcer()
 	if err != nil {
 		return err
 	}
-	return authzError(e.DeleteRole(name), "role", "delete")
+	e := &PolicyEvent{Action: RoleDelete, Role: name, OldRole: s.existingRole(ctx, name)}
+	return s.change(ctx, e, func(e *PolicyEvent) error {
+		return authzError(enf.DeleteRole(name), "role", "delete")
+	})
 }
 
 // AddRoleMember gives the role called name to m.
 func (s *PolicyService) AddRoleMember(ctx context.Context, name string, m RoleMember) (RoleView, error) {
-	e, err := s.enforcer()
+	enf, err := s.enforcer()
 	if err != nil {
 		return RoleView{}, err
 	}
@@ -83,15 +103,23 @@ func (s *PolicyService) AddRoleMember(ctx context.Context, name string, m RoleMe
 	if err != nil {
 		return RoleView{}, err
 	}
-	if err := e.AddMember(name, sub); err != nil {
-		return RoleView{}, authzError(err, "role", "save")
+	e := &PolicyEvent{Action: RoleMemberAdd, Role: name, OldRole: s.existingRole(ctx, name), Member: s.member(sub)}
+	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := enf.AddMember(name, sub); err != nil {
+			return authzError(err, "role", "save")
+		}
+		e.NewRole = s.existingRole(ctx, name)
+		return nil
+	})
+	if err != nil {
+		return RoleView{}, err
 	}
 	return s.Role(ctx, name)
 }
 
 // RemoveRoleMember takes the role called name from m.
 func (s *PolicyService) RemoveRoleMember(ctx context.Context, name string, m RoleMember) error {
-	e, err := s.enforcer()
+	enf, err := s.enforcer()
 	if err != nil {
 		return err
 	}
@@ -103,7 +131,14 @@ func (s *PolicyService) RemoveRoleMember(ctx context.Context, name string, m Rol
 		}
 		sub = authz.RecordSubject(c.ID, m.RecordID)
 	}
-	return authzError(e.RemoveMember(name, sub), "role", "save")
+	e := &PolicyEvent{Action: RoleMemberRemove, Role: name, OldRole: s.existingRole(ctx, name), Member: s.member(sub)}
+	return s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := enf.RemoveMember(name, sub); err != nil {
+			return authzError(err, "role", "save")
+		}
+		e.NewRole = s.existingRole(ctx, name)
+		return nil
+	})
 }
 
 // memberSubject resolves a member to its subject, checking that a record
@@ -132,16 +167,21 @@ func (s *PolicyService) memberSubject(ctx context.Context, m RoleMember, field s
 func (s *PolicyService) roleView(r authz.Role) RoleView {
 	v := RoleView{Name: r.Name, Inherits: r.Inherits, Members: make([]RoleMember, 0, len(r.Members))}
 	for _, sub := range r.Members {
-		m := RoleMember{Subject: sub}
-		if colID, id, ok := authz.ParseRecord(sub); ok {
-			m.CollectionID, m.RecordID = colID, id
-			if c, err := s.app.collections.Find(colID); err == nil {
-				m.CollectionName = c.Name
-			}
-		}
-		v.Members = append(v.Members, m)
+		v.Members = append(v.Members, *s.member(sub))
 	}
 	return v
+}
+
+// member describes the subject sub as a role member.
+func (s *PolicyService) member(sub string) *RoleMember {
+	m := RoleMember{Subject: sub}
+	if colID, id, ok := authz.ParseRecord(sub); ok {
+		m.CollectionID, m.RecordID = colID, id
+		if c, err := s.app.collections.Find(colID); err == nil {
+			m.CollectionName = c.Name
+		}
+	}
+	return &m
 }
 
 // collection is the id or else the name of m's collection.

@@ -109,23 +109,41 @@ func (s *PolicyService) View(ctx context.Context, id string) (authz.Policy, erro
 	return p, authzError(err, "policy", "find")
 }
 
+// change fires OnPolicyChange around fn, the change itself.
+func (s *PolicyService) change(ctx context.Context, e *PolicyEvent, fn func(e *PolicyEvent) error) error {
+	e.App, e.Context = s.app, ctx
+	return s.app.onPolicyChange.Trigger(e, fn)
+}
+
 // Create adds a policy; its effect defaults to allow.
 func (s *PolicyService) Create(ctx context.Context, in PolicyInput) (authz.Policy, error) {
-	e, err := s.enforcer()
+	enf, err := s.enforcer()
 	if err != nil {
 		return authz.Policy{}, err
 	}
-	p, err := e.AddPolicy(ctx, authz.Policy{Subject: in.Subject, Resource: in.Resource, Action: in.Action, Effect: in.Effect})
-	return p, authzError(err, "policy", "create")
+	e := &PolicyEvent{Action: PolicyCreate, Policy: &authz.Policy{Subject: in.Subject, Resource: in.Resource, Action: in.Action, Effect: in.Effect}}
+	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		p, err := enf.AddPolicy(ctx, *e.Policy)
+		if err != nil {
+			return authzError(err, "policy", "create")
+		}
+		*e.Policy = p
+		return nil
+	})
+	if err != nil {
+		return authz.Policy{}, err
+	}
+	return *e.Policy, nil
 }
 
 // Update changes the non-empty parts of in in the policy id, which keeps
 // its id.
 func (s *PolicyService) Update(ctx context.Context, id string, in PolicyInput) (authz.Policy, error) {
-	p, err := s.View(ctx, id)
+	old, err := s.View(ctx, id)
 	if err != nil {
 		return authz.Policy{}, err
 	}
+	p := old
 	for _, set := range []struct {
 		dst *string
 		v   string
@@ -136,19 +154,29 @@ func (s *PolicyService) Update(ctx context.Context, id string, in PolicyInput) (
 			*set.dst = set.v
 		}
 	}
-	p, err = s.app.authz.UpdatePolicy(ctx, p.ID, p)
-	return p, authzError(err, "policy", "update")
+	e := &PolicyEvent{Action: PolicyUpdate, OldPolicy: &old, Policy: &p}
+	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		updated, err := s.app.authz.UpdatePolicy(ctx, old.ID, *e.Policy)
+		if err != nil {
+			return authzError(err, "policy", "update")
+		}
+		*e.Policy = updated
+		return nil
+	})
+	if err != nil {
+		return authz.Policy{}, err
+	}
+	return *e.Policy, nil
 }
 
 // Delete removes the policy id.
 func (s *PolicyService) Delete(ctx context.Context, id string) error {
-	e, err := s.enforcer()
+	old, err := s.View(ctx, id)
 	if err != nil {
 		return err
 	}
-	n, err := parsePolicyID(id)
-	if err != nil {
-		return err
-	}
-	return authzError(e.RemovePolicy(ctx, n), "policy", "delete")
+	e := &PolicyEvent{Action: PolicyDelete, OldPolicy: &old}
+	return s.change(ctx, e, func(e *PolicyEvent) error {
+		return authzError(s.app.authz.RemovePolicy(ctx, old.ID), "policy", "delete")
+	})
 }

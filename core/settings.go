@@ -244,21 +244,36 @@ func (a *App) Settings() Settings {
 	return DefaultSettings()
 }
 
-// SaveSettings validates s, stores it and makes it current. Invalid
-// settings are a validation Error whose field keys are dotted paths
+// SaveSettings validates s, stores it and makes it current, firing
+// OnSettingsUpdate inside the transaction of the write. Invalid settings
+// are a validation Error whose field keys are dotted paths
 // ("batch.maxRequests", "rateLimits.rules.0.label").
 func (a *App) SaveSettings(ctx context.Context, s Settings) error {
 	s = s.clone()
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if err := a.saveSettings(ctx, s); err != nil {
+	old := a.Settings()
+	var saved Settings
+	err := a.InTx(ctx, func(ctx context.Context) error {
+		e := &SettingsEvent{App: a, Context: ctx, Old: &old, New: &s}
+		return a.onSettingsUpdate.Trigger(e, func(e *SettingsEvent) error {
+			// A handler may have changed the settings: check them again.
+			next := e.New.clone()
+			if err := next.Validate(); err != nil {
+				return err
+			}
+			saved = next
+			return a.saveSettings(ctx, next)
+		})
+	})
+	if err != nil {
 		return err
 	}
 	// Inside an outer transaction the new settings apply once it commits,
 	// here and on the other instances of a cluster.
 	a.AfterCommit(ctx, func(ctx context.Context) {
-		a.settings.current.Store(&s)
+		a.settings.current.Store(&saved)
 		a.cluster.changed(ctx, stateSettings)
 	})
 	return nil

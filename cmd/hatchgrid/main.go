@@ -5,10 +5,15 @@ import (
 	"os"
 
 	"github.com/hatchgrid/hatchgrid"
+	"github.com/hatchgrid/hatchgrid/plugins/audit"
 	"github.com/hatchgrid/hatchgrid/plugins/backups"
 	"github.com/hatchgrid/hatchgrid/plugins/webhooks"
 )
 
 func main() {
-	os.Exit(hatchgrid.New(hatchgrid.WithPlugins(&webhooks.Plugin{}, &backups.Plugin{})).Execute())
+	os.Exit(hatchgrid.New(hatchgrid.WithPlugins(
+		&webhooks.Plugin{},
+		&backups.Plugin{},
+		&audit.Plugin{},
+	)).Execute())
 }
