@@ -5,9 +5,10 @@ import (
 	"os"
 
 	"github.com/hatchgrid/hatchgrid"
+	"github.com/hatchgrid/hatchgrid/plugins/migratecmd"
 	"github.com/hatchgrid/hatchgrid/plugins/webhooks"
 )
 
 func main() {
-	os.Exit(hatchgrid.New(hatchgrid.WithPlugins(&webhooks.Plugin{})).Execute())
+	os.Exit(hatchgrid.New(hatchgrid.WithPlugins(&webhooks.Plugin{}, &migratecmd.Plugin{})).Execute())
 }
