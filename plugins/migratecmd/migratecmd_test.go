@@ -373,3 +373,37 @@ func TestMalformedFileFailsNamingIt(t *testing.T) {
 		t.Fatalf("status: %d %q", code, out)
 	}
 }
+
+func TestDirAndAutomigrateSettings(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	c := newCLI(t)
+	data := filepath.Join(root, "hg_data")
+	snapshotIn := func(dir string, args ...string) {
+		t.Helper()
+		code, out, errOut := c.run(append([]string{"migrate", "collections", "--dir", data}, args...)...)
+		if code != 0 || !strings.Contains(out, "Created "+dir+string(filepath.Separator)) {
+			t.Fatalf("%v: %d %q %q", args, code, out, errOut)
+		}
+	}
+	// Beside the data dir by default, then the config, then the flag.
+	snapshotIn(filepath.Join(root, "hg_migrations"))
+	c.env = append(c.env, "HG_PLUGINS_MIGRATECMD_DIR="+filepath.Join(root, "from_env"))
+	snapshotIn(filepath.Join(root, "from_env"))
+	snapshotIn(filepath.Join(root, "from_flag"), "--migrationsDir", filepath.Join(root, "from_flag"))
+
+	// Dev mode and the config turn automigrate on.
+	for name, cfgFn := range map[string]func(*core.Config){
+		"dev":    func(cfg *core.Config) { cfg.Dev = true },
+		"config": func(cfg *core.Config) { cfg.Plugins = map[string]map[string]any{"migratecmd": {"automigrate": "true"}} },
+	} {
+		dir := filepath.Join(t.TempDir(), "m")
+		app := coretest.NewApp(t, coretest.WithConfig(cfgFn), coretest.WithAppOptions(core.WithPlugins(&migratecmd.Plugin{Dir: dir})))
+		if _, err := app.Collections().Create(context.Background(), input(t, `{"name":"posts"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(files(t, dir)); n != 1 {
+			t.Fatalf("%s: %d files", name, n)
+		}
+	}
+}
