@@ -113,6 +113,11 @@ func TestDevChangesReplayFromMigrationFiles(t *testing.T) {
 		t.Fatalf("migration files: %s", got)
 	}
 
+	// Where they were written, the files count as applied already.
+	if out := runCLI(t, env, "migrate", "status", "--dir", srcDir, "--migrationsDir", migDir); strings.Count(out, ".json") != 5 || strings.Contains(out, "pending") {
+		t.Fatalf("status on the source:\n%s", out)
+	}
+
 	// A fresh SQLite data dir: migrate up, then serve (which finds nothing
 	// pending) shows the same collections.
 	sqliteDir := filepath.Join(root, "sqlite", "hg_data")

@@ -407,3 +407,21 @@ func TestDirAndAutomigrateSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestViewAndSelfRelationReplay(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "m")
+	app := newApp(t, &migratecmd.Plugin{Dir: dir, Automigrate: true})
+	ctx := context.Background()
+	id := core.DefaultCollectionID(core.CollectionBase, "posts")
+	if _, err := app.Collections().Create(ctx, input(t, `{"name":"posts","fields":[{"name":"title","type":"text"},{"name":"parent","type":"relation","collectionId":"`+id+`","maxSelect":1}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Collections().Create(ctx, input(t, `{"name":"titles","type":"view","viewQuery":"SELECT id, title FROM posts","listRule":""}`)); err != nil {
+		t.Fatal(err)
+	}
+	fresh := newApp(t, &migratecmd.Plugin{Dir: dir})
+	if got, want := snapshot(t, fresh), snapshot(t, app); got != want {
+		t.Fatalf("replay differs\n got: %s\nwant: %s", got, want)
+	}
+}
