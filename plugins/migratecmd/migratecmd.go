@@ -73,6 +73,7 @@ func (p *Plugin) Register(app *core.App) error {
 		}
 	}
 	if s.automigrate {
+		app.Logger().Info("migratecmd: automigrate on: collection changes are written as migration files", "dir", s.dir)
 		p.bindAutomigrate(app, s.dir)
 	}
 	return nil
