@@ -68,6 +68,13 @@ func (a *App) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err != nil {
 		return err
 	}
+	st.runAfterCommit(ctx)
+	return nil
+}
+
+// runAfterCommit runs the work queued with AfterCommit, once the
+// transaction has committed.
+func (st *txState) runAfterCommit(ctx context.Context) {
 	st.mu.Lock()
 	queued := st.afterCommit
 	st.afterCommit = nil
@@ -78,7 +85,6 @@ func (a *App) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	for _, fn := range queued {
 		fn(after)
 	}
-	return nil
 }
 
 // AfterCommit runs fn once the transaction that ctx carries has committed,

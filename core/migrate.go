@@ -69,6 +69,7 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 	for _, mig := range m.app.migrations {
 		db := m.db(mig.Target)
 		ran := false
+		st := &txState{}
 		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := m.lock(tx); err != nil {
 				return err
@@ -83,7 +84,7 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 			if n > 0 {
 				return nil // applied earlier, or by another instance meanwhile
 			}
-			if err := mig.Up(&migrations.Tx{DB: tx, Dialect: m.app.dialect}); err != nil {
+			if err := mig.Up(m.tx(ctx, tx, mig.Target, st)); err != nil {
 				return err
 			}
 			ran = true
@@ -92,6 +93,7 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return done, fmt.Errorf("migration %s: %w", mig.Name, err)
 		}
+		st.runAfterCommit(ctx)
 		if ran {
 			m.app.logger.Info("applied migration", "name", mig.Name, "target", mig.Target.String())
 			done = append(done, mig.Name)
@@ -126,11 +128,12 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]string, error) {
 		if mig.Down == nil {
 			return done, fmt.Errorf("migration %s cannot be reverted", s.Name)
 		}
+		st := &txState{}
 		err := m.db(mig.Target).WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := m.lock(tx); err != nil {
 				return err
 			}
-			if err := mig.Down(&migrations.Tx{DB: tx, Dialect: m.app.dialect}); err != nil {
+			if err := mig.Down(m.tx(ctx, tx, mig.Target, st)); err != nil {
 				return err
 			}
 			return tx.Where(`"file" = ?`, mig.Name).Delete(&migrationRow{}).Error
@@ -138,10 +141,41 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]string, error) {
 		if err != nil {
 			return done, fmt.Errorf("revert %s: %w", mig.Name, err)
 		}
+		st.runAfterCommit(ctx)
 		m.app.logger.Info("reverted migration", "name", mig.Name)
 		done = append(done, mig.Name)
 	}
 	return done, nil
+}
+
+// tx builds the migrations.Tx of one migration. A data migration's Context
+// carries the transaction as InTx would, so that App services join it.
+func (m *Migrator) tx(ctx context.Context, tx *gorm.DB, t migrations.Target, st *txState) *migrations.Tx {
+	if t == migrations.Data {
+		st.tx = tx
+		ctx = context.WithValue(ctx, txKey{}, st)
+	}
+	return &migrations.Tx{DB: tx, Dialect: m.app.dialect, Context: ctx}
+}
+
+// MarkApplied records the data migration name as applied without running
+// it, for a migration written from a change this instance has already
+// made (plugins/migratecmd). Inside InTx it joins the transaction, so the
+// record commits with the change. Marking an applied migration again is a
+// no-op.
+func (m *Migrator) MarkApplied(ctx context.Context, name string) error {
+	db := m.app.DB(ctx)
+	if err := m.ensureTable(ctx, db); err != nil {
+		return err
+	}
+	var n int64
+	if err := db.Model(&migrationRow{}).Where(`"file" = ?`, name).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return db.Create(&migrationRow{File: name, Applied: m.app.Now().UnixMicro()}).Error
 }
 
 // Status lists every known migration with whether it is applied.

@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -41,6 +42,10 @@ type Migration struct {
 type Tx struct {
 	DB      *gorm.DB
 	Dialect dialect.Dialect
+	// Context carries the migration's transaction for data migrations: App
+	// services called with it (app.Collections(), app.DB(ctx)) join the
+	// transaction, so their changes commit or roll back with the migration.
+	Context context.Context
 }
 
 // Exec runs one statement.

@@ -7,6 +7,7 @@ import (
 	"github.com/hatchgrid/hatchgrid"
 	"github.com/hatchgrid/hatchgrid/plugins/audit"
 	"github.com/hatchgrid/hatchgrid/plugins/backups"
+	"github.com/hatchgrid/hatchgrid/plugins/migratecmd"
 	"github.com/hatchgrid/hatchgrid/plugins/webhooks"
 )
 
@@ -15,5 +16,6 @@ func main() {
 		&webhooks.Plugin{},
 		&backups.Plugin{},
 		&audit.Plugin{},
+		&migratecmd.Plugin{},
 	)).Execute())
 }
