@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
@@ -124,6 +126,9 @@ func (p *Plugin) List(ctx context.Context, q Query) (*core.ListResult[Entry], er
 
 // Find returns the entry id, or a not-found error.
 func (p *Plugin) Find(ctx context.Context, id string) (Entry, error) {
+	if !core.PlausibleID(id) {
+		return Entry{}, core.Errorf(core.CodeNotFound, "The requested resource wasn't found.")
+	}
 	var r row
 	err := p.app.ReadDB(ctx).Where(`"id" = ?`, id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -142,6 +147,12 @@ func (p *Plugin) list(c echo.Context) error {
 	}
 	q := Query{ListParams: params, Kind: c.QueryParam("kind"), Action: c.QueryParam("action"),
 		Actor: c.QueryParam("actor"), Resource: c.QueryParam("resource")}
+	for _, v := range []string{q.Kind, q.Action, q.Actor, q.Resource} {
+		// No stored value holds these, and PostgreSQL refuses NUL in text.
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return core.Errorf(core.CodeInvalid, "Invalid filter value.")
+		}
+	}
 	res, err := p.List(c.Request().Context(), q)
 	if err != nil {
 		return err

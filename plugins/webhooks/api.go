@@ -82,6 +82,9 @@ func (p *Plugin) list(c echo.Context) error {
 }
 
 func (p *Plugin) find(ctx context.Context, id string) (*webhook, error) {
+	if !core.PlausibleID(id) {
+		return nil, core.Errorf(core.CodeNotFound, "The requested resource wasn't found.")
+	}
 	var w webhook
 	err := p.app.ReadDB(ctx).Where("id = ?", id).Take(&w).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -225,6 +228,9 @@ func (p *Plugin) deliveries(c echo.Context) error {
 // redeliver queues the delivery of an earlier attempt again.
 func (p *Plugin) redeliver(c echo.Context) error {
 	ctx := c.Request().Context()
+	if !core.PlausibleID(c.Param("id")) {
+		return core.Errorf(core.CodeNotFound, "The requested resource wasn't found.")
+	}
 	var d delivery
 	err := p.app.ReadDB(ctx).Where("id = ?", c.Param("id")).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
