@@ -3,7 +3,9 @@
 // number, select, relation and file fields, records (one with an upload),
 // filtering, sorting, a validation error, deletes, and a staff account that
 // sees only the screens its role allows (and that the API refuses the
-// rest). Screenshots of each main screen go to artifacts/.
+// rest), the audit log with a change's diff, and backups (made and deleted
+// on SQLite, a pg_dump notice on PostgreSQL). Screenshots of each main
+// screen go to artifacts/.
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -382,11 +384,70 @@ for (const dialect of await dialects()) {
       }
     });
 
+    it('lists collection and policy changes in the audit log, with their diff', async () => {
+      await sidebar().getByRole('link', { name: 'Audit log' }).click();
+      const table = page.getByRole('table', { name: 'Audit entries' });
+      await table.waitFor();
+      // The _staff edit above: by the superuser, its diff key by key.
+      await page.getByLabel('Kind').selectOption('collection');
+      await page.getByLabel('Action').selectOption('collection.update');
+      const staff = table.locator('tbody tr').filter({ hasText: '_staff' }).first();
+      await staff.getByText(EMAIL).waitFor();
+      await page.waitForFunction(() => {
+        const trs = [...document.querySelectorAll('table[aria-label="Audit entries"] tbody tr')];
+        return trs.length > 0 && trs.every((tr) => tr.textContent.includes('collection.update'));
+      });
+      await ui.shot(page, 'audit');
+      await staff.getByRole('button', { name: /^Open entry/ }).click();
+      const d = dialog('Audit entry');
+      await d.getByText(EMAIL).waitFor();
+      const changes = d.getByRole('table', { name: 'Changes' });
+      const subject = changes.locator('tr[data-key="resetPasswordTemplate.subject"]');
+      await subject.locator('td.after').getByText('Reset your {APP_NAME} password now').waitFor();
+      await changes.locator('tr[data-key="authToken.duration"] td.after').getByText('3600', { exact: true }).waitFor();
+      await ui.shot(page, 'audit-entry');
+      await d.getByRole('button', { name: 'Close', exact: true }).first().click();
+      await d.waitFor({ state: 'detached' });
+
+      // The policies made on the roles screen, named "subject resource action".
+      await page.getByLabel('Kind').selectOption('policy');
+      await table.locator('tbody tr').filter({ hasText: 'role:editor admin:schema read' }).getByText('policy.create').waitFor();
+      assert.equal(await page.getByLabel('Action').inputValue(), '', 'the action filter resets with another kind');
+    });
+
+    it('makes a backup and deletes it on SQLite, and points to pg_dump on PostgreSQL', async () => {
+      await sidebar().getByRole('link', { name: 'Backups' }).click();
+      if (dialect.name === 'postgres') {
+        const notice = page.getByRole('note', { name: 'Backups unavailable' });
+        await notice.getByText(/^Backups are not supported on PostgreSQL.*pg_dump.*pg_restore/).waitFor();
+        assert.equal(await page.getByRole('button', { name: 'Create backup' }).count(), 0, 'no backup form');
+        await ui.shot(page, 'backups');
+        return;
+      }
+      await page.getByText('No backups yet.').waitFor();
+      await page.getByLabel('Backup name (optional)').fill('ui_test.zip');
+      await page.getByRole('button', { name: 'Create backup' }).click();
+      const row = page.getByRole('table', { name: 'Backups' }).locator('tr[data-key="ui_test.zip"]');
+      await row.waitFor();
+      await ui.shot(page, 'backups');
+      const pb = server.client();
+      await pb.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+      assert.deepEqual((await pb.backups.getFullList()).map((b) => b.key), ['ui_test.zip']);
+
+      await row.getByRole('button', { name: 'Delete ui_test.zip' }).click();
+      const confirm = page.getByRole('alertdialog', { name: 'Delete backup' });
+      await confirm.getByText(/ui_test\.zip/).waitFor();
+      await confirm.getByRole('button', { name: 'Delete' }).click();
+      await row.waitFor({ state: 'detached' });
+      await page.getByText('No backups yet.').waitFor();
+      assert.deepEqual(await pb.backups.getFullList(), []);
+    });
+
     it('lets the staff account see only the screens its role allows', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await signIn('staff@example.com', PASSWORD, true);
       await sidebar().getByRole('link', { name: 'posts' }).waitFor();
-      for (const screen of ['Roles & access', 'Jobs', 'Webhooks', 'Logs', 'Settings', 'Cluster']) {
+      for (const screen of ['Roles & access', 'Jobs', 'Webhooks', 'Logs', 'Audit log', 'Backups', 'Settings', 'Cluster']) {
         assert.equal(await sidebar().getByRole('link', { name: screen }).count(), 0, `${screen} is hidden`);
       }
       assert.equal(await sidebar().getByRole('button', { name: 'New collection' }).count(), 0, 'no schema writes');
@@ -398,12 +459,12 @@ for (const dialect of await dialects()) {
       await page.goto(`${server.url}/_/#/settings`);
       await page.getByText('may not open it').waitFor();
       // Hidden is not enough: the API refuses the staff account too.
-      const status = await page.evaluate(async () => {
+      const statuses = await page.evaluate(async () => {
         const { token } = JSON.parse(localStorage.getItem('hg_dashboard_auth'));
-        const res = await fetch('/api/settings', { headers: { Authorization: token } });
-        return res.status;
+        const get = async (url) => (await fetch(url, { headers: { Authorization: token } })).status;
+        return [await get('/api/settings'), await get('/api/hg/audit')];
       });
-      assert.equal(status, 403);
+      assert.deepEqual(statuses, [403, 403]);
     });
 
     it('signs the staff account out once its session no longer works', async () => {

@@ -30,6 +30,20 @@ export function isSuperuser(): boolean {
 }
 
 /**
+ * Whether the account may read the audit log. The API lets in superusers
+ * and callers allowed "read" on "admin:audit", but GET /api/hg/access does
+ * not report admin:audit (the audit plugin owns it, not core): until it
+ * does, only superusers see the screen, and an "admin:audit" entry in the
+ * summary is honoured once it appears.
+ */
+export function canReadAudit(): boolean {
+  const a = session.access;
+  if (!a) return false;
+  const admin = a.admin as Record<string, { read: boolean; write: boolean } | undefined>;
+  return a.superuser || !!admin["admin:audit"]?.read;
+}
+
+/**
  * Reloads the collections (when the account may read schemas) and the
  * access summary, which names every collection.
  */
