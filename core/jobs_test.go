@@ -236,10 +236,10 @@ func TestEmbeddedQueueSurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestEmbeddedQueueTTLsRunOnTheWallClock checks that keys with a TTL
+// TestJobUniqueLockExpiresInEmbeddedMode checks that keys with a TTL
 // expire in embedded mode: a unique lock (on a queue no worker reads, so
 // no run releases it) blocks a second enqueue until its TTL has run out.
-func TestEmbeddedQueueTTLsRunOnTheWallClock(t *testing.T) {
+func TestJobUniqueLockExpiresInEmbeddedMode(t *testing.T) {
 	t.Parallel()
 	app := newWorkerApp(t)
 	ctx := context.Background()
