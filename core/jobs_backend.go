@@ -156,7 +156,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 
 	bg := context.WithoutCancel(ctx)
 	// Rows a crash left in the outbox go first.
-	w.every(bg, cfg.OutboxInterval, true, s.dispatchOutbox)
+	w.every(bg, cfg.OutboxInterval, true, s.relayOutbox)
 	if s.embedded != nil {
 		w.every(bg, cfg.SnapshotInterval, false, s.saveSnapshot)
 	}
