@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/security"
@@ -130,6 +131,10 @@ type JobService struct {
 	// inFlight holds the outbox rows this process dispatched into the
 	// embedded queue and has not seen finish (see keepOutboxRows).
 	inFlight sync.Map
+
+	// queueDown is set while Redis is known unreachable (see
+	// pushAfterCommit); the relay clears it once Redis answers again.
+	queueDown atomic.Bool
 }
 
 // keepOutboxRows reports whether outbox rows stay until their job

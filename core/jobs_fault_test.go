@@ -3,12 +3,14 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
+	"github.com/redis/go-redis/v9"
 )
 
 // countJobs registers "count": each run inserts its payload into t_seen,
@@ -185,5 +187,125 @@ func TestFaultRedisClusterThousandJobsOnce(t *testing.T) {
 	}
 	if n, _ := first.Jobs().OutboxLen(ctx); n != 0 {
 		t.Fatalf("%d outbox rows left", n)
+	}
+}
+
+// requestKey marks the context of the writes TestFaultRedisDownOutboxWritesDoNotWait
+// watches.
+type requestKey struct{}
+
+// requestCalls is a go-redis hook counting dials and commands made for a
+// context marked with requestKey.
+type requestCalls struct{ n atomic.Int64 }
+
+func (h *requestCalls) count(ctx context.Context) {
+	if ctx.Value(requestKey{}) != nil {
+		h.n.Add(1)
+	}
+}
+
+func (h *requestCalls) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h.count(ctx)
+		return next(ctx, network, addr)
+	}
+}
+
+func (h *requestCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.count(ctx)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *requestCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.count(ctx)
+		return next(ctx, cmds)
+	}
+}
+
+// TestFaultRedisDownOutboxWritesDoNotWait stops Redis under a Redis-mode App.
+// Once a push has found it gone, a write that enqueues a job through the
+// outbox makes no call to Redis at all (its row waits for the relay) and
+// returns well within 500ms; when Redis is back the relay delivers every
+// row exactly once and pushes go inline again.
+func TestFaultRedisDownOutboxWritesDoNotWait(t *testing.T) {
+	t.Parallel()
+	rs := coretest.NewRedisServer(t)
+	var ran [1]atomic.Int32
+	var dup atomic.Int32
+	app := coretest.NewApp(t, coretest.WithConfig(fastJobs),
+		coretest.WithConfig(func(c *core.Config) { c.Redis.URL = rs.URL() }),
+		countJobs(0, ran[:], &dup), coretest.WithJobQueue())
+	ctx := context.Background()
+	if err := app.DB(ctx).Exec(`CREATE TABLE "t_seen" ("n" INTEGER PRIMARY KEY, "app" INTEGER)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	calls := &requestCalls{}
+	app.Redis().AddHook(calls)
+	if err := app.StartWorkers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	posts, err := app.Collections().Create(ctx, input(t, `{"name":"posts","fields":[{"name":"title","type":"text"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := &core.RequestInfo{IsSuperuser: true}
+	write := func(ctx context.Context, n int) time.Duration {
+		t.Helper()
+		start := time.Now()
+		err := app.InTx(ctx, func(ctx context.Context) error {
+			if _, err := app.Records().Create(ctx, posts, map[string]any{"title": fmt.Sprint(n)}, sys); err != nil {
+				return err
+			}
+			_, err := app.Jobs().EnqueueTx(ctx, "count", n)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("write %d: %v", n, err)
+		}
+		return time.Since(start)
+	}
+
+	rs.Stop()
+	t.Logf("the write that found Redis gone took %s", write(ctx, 0).Round(time.Millisecond))
+	req := context.WithValue(ctx, requestKey{}, true)
+	const during = 5
+	var slowest time.Duration
+	for i := 1; i <= during; i++ {
+		d := write(req, i)
+		if d > 500*time.Millisecond {
+			t.Errorf("write %d with Redis known down took %s", i, d.Round(time.Millisecond))
+		}
+		slowest = max(slowest, d)
+	}
+	t.Logf("the slowest of %d writes with Redis known down took %s", during, slowest)
+	if n := calls.n.Load(); n != 0 {
+		t.Fatalf("writes with Redis known down made %d dials or commands", n)
+	}
+	if n, err := app.Jobs().OutboxLen(ctx); err != nil || n != during+1 {
+		t.Fatalf("outbox holds %d rows (%v), want %d", n, err, during+1)
+	}
+	if h := app.Health(ctx, time.Second); h.Status != core.HealthDegraded || h.Jobs.Status != core.HealthDown {
+		t.Fatalf("health with Redis down = %s, jobs %+v", h.Status, h.Jobs.ComponentHealth)
+	}
+
+	rs.Start()
+	waitFor(t, 20*time.Second, "the outbox to drain", func() bool { return countRows(t, app, "t_seen") == during+1 })
+	// The relay has seen Redis back: the next write pushes its job inline.
+	n := during + 1
+	waitFor(t, 5*time.Second, "an inline push", func() bool {
+		before := calls.n.Load()
+		write(req, n)
+		n++
+		return calls.n.Load() > before
+	})
+	waitFor(t, 10*time.Second, "every job", func() bool { return countRows(t, app, "t_seen") == int64(n) })
+	if dup.Load() != 0 {
+		t.Fatalf("%d duplicate runs", dup.Load())
+	}
+	if c, _ := app.Jobs().OutboxLen(ctx); c != 0 {
+		t.Fatalf("%d outbox rows left", c)
 	}
 }

@@ -18,6 +18,12 @@ import (
 // is a TaskID conflict instead of a second run.
 const outboxRetention = time.Hour
 
+// outboxPushTimeout bounds the push that follows a commit in Redis mode.
+// It runs in the committing goroutine, usually a request: a Redis that is
+// slow or gone costs the request at most this long (go-redis's own dial
+// retries take over a second), and the row waits for the relay.
+const outboxPushTimeout = 200 * time.Millisecond
+
 // outboxRow is one row of _outbox.
 type outboxRow struct {
 	ID        string `gorm:"column:id;primaryKey"`
@@ -81,10 +87,66 @@ func (s *JobService) enqueueOutbox(ctx context.Context, typ string, data []byte,
 	}
 	s.app.AfterCommit(ctx, func(ctx context.Context) {
 		if s.dispatches() {
-			_ = s.dispatchRow(ctx, row)
+			s.pushAfterCommit(ctx, row)
 		}
 	})
 	return row.ID, nil
+}
+
+// pushAfterCommit moves a just-committed row into the queue. In Redis
+// mode a write must not wait for Redis: while Redis is known down the row
+// is left to the relay without a dial, and a push that fails or outlasts
+// outboxPushTimeout marks Redis down. The row is committed either way, and
+// its id as the TaskID makes a late second push a harmless conflict.
+func (s *JobService) pushAfterCommit(ctx context.Context, row *outboxRow) {
+	if s.inline || s.Mode() != JobsModeRedis {
+		_ = s.dispatchRow(ctx, row, 0)
+		return
+	}
+	if s.queueDown.Load() {
+		return
+	}
+	if err := s.dispatchRow(ctx, row, outboxPushTimeout); err != nil {
+		s.setQueueDown(ctx, true, err)
+	}
+}
+
+// setQueueDown records whether Redis is reachable, logging the changes.
+func (s *JobService) setQueueDown(ctx context.Context, down bool, err error) {
+	if s.queueDown.Swap(down) == down {
+		return
+	}
+	if down {
+		s.app.logger.WarnContext(ctx, "jobs: Redis is unreachable; new jobs wait in the outbox for the relay",
+			"component", "jobs", "error", err)
+	} else {
+		s.app.logger.InfoContext(ctx, "jobs: Redis is reachable again; jobs are pushed on commit", "component", "jobs")
+	}
+}
+
+// relayOutbox is the background relay's tick. While Redis is known down it
+// only pings it; once Redis answers it clears the mark and dispatches the
+// waiting rows. A failed dispatch marks Redis down if a ping fails too (a
+// row Redis rejects does not).
+func (s *JobService) relayOutbox(ctx context.Context) {
+	redisMode := !s.inline && s.Mode() == JobsModeRedis
+	if redisMode && s.queueDown.Load() {
+		if err := s.pingQueue(ctx); err != nil {
+			return
+		}
+		s.setQueueDown(ctx, false, nil)
+	}
+	if err := s.dispatchOutbox(ctx); err != nil && redisMode {
+		if perr := s.pingQueue(ctx); perr != nil {
+			s.setQueueDown(ctx, true, perr)
+		}
+	}
+}
+
+func (s *JobService) pingQueue(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return s.ping(ctx)
 }
 
 func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
@@ -159,7 +221,8 @@ func (oo outboxOptions) asynq() []asynq.Option {
 // dispatchRow moves one row into the queue and deletes it. A TaskID
 // conflict means the row was dispatched before (by a dispatcher that died
 // before deleting it, or one racing this one): the row just goes.
-func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow) error {
+// A timeout above zero bounds the push (not the bookkeeping after it).
+func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow, timeout time.Duration) error {
 	var oo outboxOptions
 	if row.Options != "" {
 		if err := json.Unmarshal([]byte(row.Options), &oo); err != nil {
@@ -167,7 +230,13 @@ func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow) error {
 		}
 	}
 	opts := append(oo.asynq(), asynq.TaskID(row.ID))
-	_, err := s.submit(ctx, row.Type, []byte(row.Payload), opts)
+	pushCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		pushCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	_, err := s.submit(pushCtx, row.Type, []byte(row.Payload), opts)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
 		s.app.logger.WarnContext(ctx, "jobs: outbox dispatch failed; will retry", "component", "jobs",
 			"id", row.ID, "type", row.Type, "error", err)
@@ -183,25 +252,26 @@ func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow) error {
 }
 
 // dispatchOutbox moves every pending outbox row into the queue, oldest
-// first, stopping at the first failure (the queue is most likely down).
-func (s *JobService) dispatchOutbox(ctx context.Context) {
+// first, stopping at the first failure (the queue is most likely down),
+// which it returns.
+func (s *JobService) dispatchOutbox(ctx context.Context) error {
 	for {
 		var rows []*outboxRow
 		err := s.app.ReadDB(withoutTx(ctx)).Order(`"created", "id"`).Limit(100).Find(&rows).Error
 		if err != nil {
 			s.app.logger.ErrorContext(ctx, "jobs: read the outbox", "component", "jobs", "error", err)
-			return
+			return nil
 		}
 		for _, row := range rows {
 			if _, inFlight := s.inFlight.Load(row.ID); inFlight {
 				continue // dispatched by this process, waiting to finish
 			}
-			if err := s.dispatchRow(ctx, row); err != nil {
-				return
+			if err := s.dispatchRow(ctx, row, 0); err != nil {
+				return err
 			}
 		}
 		if len(rows) < 100 {
-			return
+			return nil
 		}
 	}
 }

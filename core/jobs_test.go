@@ -236,6 +236,30 @@ func TestEmbeddedQueueSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestJobUniqueLockExpiresInEmbeddedMode checks that keys with a TTL
+// expire in embedded mode: a unique lock (on a queue no worker reads, so
+// no run releases it) blocks a second enqueue until its TTL has run out.
+func TestJobUniqueLockExpiresInEmbeddedMode(t *testing.T) {
+	t.Parallel()
+	app := newWorkerApp(t)
+	ctx := context.Background()
+	enqueue := func() error {
+		_, err := app.Jobs().Enqueue(ctx, "later", nil, asynq.Queue("unserved"), asynq.Unique(time.Second))
+		return err
+	}
+	start := time.Now()
+	if err := enqueue(); err != nil {
+		t.Fatal(err)
+	}
+	if err := enqueue(); !errors.Is(err, asynq.ErrDuplicateTask) {
+		t.Fatalf("second enqueue under the lock: %v, want ErrDuplicateTask", err)
+	}
+	waitFor(t, 5*time.Second, "the unique lock to expire", func() bool { return enqueue() == nil })
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("the 1s unique lock expired after %s", d)
+	}
+}
+
 // TestOutboxRowSurvivesCrash writes an outbox row in a transaction of an
 // App that never dispatches it (it runs no workers, as if it died right
 // after the commit); the next App on the same store dispatches it.
