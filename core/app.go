@@ -63,6 +63,8 @@ type App struct {
 
 	hooks
 
+	extraAdminResources []string // added by plugins (AddAdminResource)
+
 	pluginsRegistered bool
 	bootstrapped      bool
 	shutdownOnce      sync.Once

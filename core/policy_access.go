@@ -2,13 +2,37 @@ package core
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core/authz"
 )
 
-// AdminResources are the admin resources, in the order the dashboard shows
-// their screens.
+// AdminResources are the core's admin resources, in the order the
+// dashboard shows their screens. Plugins add theirs with
+// App.AddAdminResource; App.AdminResources lists them all.
 var AdminResources = []string{authz.AdminSchema, authz.AdminSettings, authz.AdminLogs, authz.AdminJobs, authz.AdminPolicies}
+
+// AddAdminResource makes name ("admin:<something>") an admin resource of
+// this App: GET /api/hg/access reports the caller's read and write on it,
+// so the dashboard can show a plugin's screen to staff whose policies
+// allow it. Call it from Plugin.Register.
+func (a *App) AddAdminResource(name string) error {
+	if !strings.HasPrefix(name, "admin:") || len(name) == len("admin:") {
+		return fmt.Errorf("AddAdminResource: %q is not of the form admin:<name>", name)
+	}
+	if !slices.Contains(a.AdminResources(), name) {
+		a.extraAdminResources = append(a.extraAdminResources, name)
+	}
+	return nil
+}
+
+// AdminResources lists the core's admin resources, then those plugins
+// added.
+func (a *App) AdminResources() []string {
+	return append(slices.Clone(AdminResources), a.extraAdminResources...)
+}
 
 // AdminAccess says which actions a caller has on one admin resource.
 type AdminAccess struct {
@@ -31,7 +55,7 @@ func (s *PolicyService) AccessOf(ctx context.Context) (AccessSummary, error) {
 	actor := ActorFrom(ctx)
 	out := AccessSummary{
 		Superuser:   actor.IsSuperuser(),
-		Admin:       make(map[string]AdminAccess, len(AdminResources)),
+		Admin:       map[string]AdminAccess{},
 		Collections: map[string][]string{},
 	}
 	subject := actorSubject(actor)
@@ -41,7 +65,7 @@ func (s *PolicyService) AccessOf(ctx context.Context) (AccessSummary, error) {
 		}
 		return s.app.allow(subject, resource, action)
 	}
-	for _, r := range AdminResources {
+	for _, r := range s.app.AdminResources() {
 		read, err := can(r, authz.ActionRead)
 		if err != nil {
 			return out, err

@@ -69,6 +69,9 @@ func (p *Plugin) Register(app *core.App) error {
 	if err := app.AddMigrations(migration()); err != nil {
 		return err
 	}
+	if err := app.AddAdminResource(Resource); err != nil {
+		return err
+	}
 	p.bindCollections()
 	p.bindSettingsAndPolicies()
 	p.bindRecords(append(slices.Clone(p.Collections), cfg.Collections...))

@@ -307,10 +307,24 @@ func TestAccessAndBadParams(t *testing.T) {
 	if code, body := e.do(t, http.MethodGet, "/api/hg/audit", "", userToken); code != 403 || !strings.Contains(body, `"status":403`) {
 		t.Fatalf("user: %d %s", code, body)
 	}
+	access := func() string {
+		code, body := e.do(t, http.MethodGet, "/api/hg/access", "", userToken)
+		if code != 200 {
+			t.Fatalf("access: %d %s", code, body)
+		}
+		return body
+	}
+	// The access summary the dashboard reads reports admin:audit too.
+	if body := access(); !strings.Contains(body, `"admin:audit":{"read":false,"write":false}`) {
+		t.Fatalf("access before the policy: %s", body)
+	}
 	// A policy allowing read on admin:audit opens it to that user.
 	e.must(t, http.MethodPost, "/api/hg/policies", `{"subject":"record:`+users.ID+`/auditor00000001","resource":"admin:audit","action":"read"}`)
 	if code, body := e.do(t, http.MethodGet, "/api/hg/audit", "", userToken); code != 200 {
 		t.Fatalf("user with admin:audit read: %d %s", code, body)
+	}
+	if body := access(); !strings.Contains(body, `"admin:audit":{"read":true,"write":false}`) {
+		t.Fatalf("access after the policy: %s", body)
 	}
 
 	for _, q := range []string{"page=abc", "perPage=x", "skipTotal=maybe"} {

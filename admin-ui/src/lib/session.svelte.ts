@@ -30,11 +30,9 @@ export function isSuperuser(): boolean {
 }
 
 /**
- * Whether the account may read the audit log. The API lets in superusers
- * and callers allowed "read" on "admin:audit", but GET /api/hg/access does
- * not report admin:audit (the audit plugin owns it, not core): until it
- * does, only superusers see the screen, and an "admin:audit" entry in the
- * summary is honoured once it appears.
+ * Whether the account may read the audit log: superusers and callers
+ * allowed "read" on "admin:audit", which GET /api/hg/access reports when
+ * the audit plugin is in the binary (it adds the resource).
  */
 export function canReadAudit(): boolean {
   const a = session.access;
