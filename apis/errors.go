@@ -131,7 +131,9 @@ func errorHandler(app *core.App) echo.HTTPErrorHandler {
 			return
 		}
 		body := toAPIError(err)
-		if body.Status >= 500 && !errors.Is(err, context.Canceled) {
+		// A client that went away mid-request (its context is done) makes
+		// the database calls fail too; that is not the server's failure.
+		if body.Status >= 500 && !errors.Is(err, context.Canceled) && c.Request().Context().Err() == nil {
 			app.Logger().Error("request failed",
 				"error", err.Error(),
 				"method", c.Request().Method,

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"gorm.io/gorm/clause"
 
 	"github.com/hatchgrid/hatchgrid/core/security"
 )
@@ -54,7 +55,10 @@ func (s *AuthService) NoteSignIn(ctx context.Context, rec *Record, ip, userAgent
 		}
 	}
 	row := &authOriginRow{ID: security.NewID(), CollectionRef: c.ID, RecordRef: rec.ID(), Fingerprint: fingerprint, Created: now, Updated: now}
-	if err := db.Create(row).Error; err != nil && !s.app.dialect.IsUniqueViolation(err) {
+	// Two sign-ins from a new device at once both get here: the second
+	// insert does nothing (and, on PostgreSQL, leaves the transaction
+	// usable, which a unique violation would not).
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
 		return err
 	}
 	if len(known) == 0 || !authAlertEnabled(c) || rec.GetString("email") == "" {
