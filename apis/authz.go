@@ -7,11 +7,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// requireAdmin guards an admin route with Casbin: superusers pass, guests
+// RequireAdmin guards an admin route with Casbin: superusers pass, guests
 // get a 401, and any other caller (a staff account, a user) needs a policy
 // allowing "read" (GET and HEAD) or "write" (every other method) on
 // resource, e.g. "admin:schema"; otherwise a 403.
-func requireAdmin(app *core.App, resource string) echo.MiddlewareFunc {
+func RequireAdmin(app *core.App, resource string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
@@ -38,4 +38,16 @@ func adminAction(method string) string {
 		return "read"
 	}
 	return "write"
+}
+
+// RequireAuth answers 401 to guests: any signed-in record or superuser
+// passes. Plugins use it as route middleware, like RequireSuperuser and
+// RequireAdmin.
+func RequireAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if core.ActorFrom(c.Request().Context()).IsGuest() {
+			return errUnauthorized()
+		}
+		return next(c)
+	}
 }

@@ -14,7 +14,7 @@ import (
 func registerClusterRoutes(g *echo.Group, app *core.App) {
 	g.GET("/hg/cluster", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, app.Cluster().Status(c.Request().Context(), nil))
-	}, requireAdmin(app, authz.AdminSettings))
+	}, RequireAdmin(app, authz.AdminSettings))
 }
 
 // canSeeCluster reports whether the caller of c may see the cluster

@@ -21,7 +21,7 @@ func registerCollectionRoutes(g *echo.Group, app *core.App) {
 	h := collectionHandlers{app}
 	// Middleware per route rather than per group: echo's group middleware
 	// would also run on unknown paths below the group and turn 404s into 401s.
-	su := requireAdmin(app, authz.AdminSchema)
+	su := RequireAdmin(app, authz.AdminSchema)
 	g.GET("/collections", h.list, su)
 	g.POST("/collections", h.create, su)
 	g.GET("/collections/meta/scaffolds", h.scaffolds, su)
@@ -33,7 +33,7 @@ func registerCollectionRoutes(g *echo.Group, app *core.App) {
 }
 
 func (h collectionHandlers) list(c echo.Context) error {
-	params, err := pagingParams(c)
+	params, err := PagingParams(c)
 	if err != nil {
 		return err
 	}
@@ -139,9 +139,10 @@ func bindJSON(c echo.Context, dst any) error {
 	return nil
 }
 
-// pagingParams reads page, perPage and skipTotal; non-numeric values are
-// 400s, as in PocketBase.
-func pagingParams(c echo.Context) (core.ListParams, error) {
+// PagingParams reads page, perPage and skipTotal into normalised
+// core.ListParams; non-numeric values are 400s, as in PocketBase. Plugins
+// use it for lists of their own.
+func PagingParams(c echo.Context) (core.ListParams, error) {
 	var p core.ListParams
 	for name, dst := range map[string]*int{"page": &p.Page, "perPage": &p.PerPage} {
 		raw := c.QueryParam(name)

@@ -20,7 +20,7 @@ type jobHandlers struct{ app *core.App }
 
 func registerJobRoutes(g *echo.Group, app *core.App) {
 	h := jobHandlers{app}
-	j := g.Group("/hg/jobs", requireAdmin(app, authz.AdminJobs))
+	j := g.Group("/hg/jobs", RequireAdmin(app, authz.AdminJobs))
 	j.GET("/status", h.status)
 	j.GET("/cron", h.cron)
 	j.GET("/queues", h.queues)
@@ -184,7 +184,7 @@ func (h jobHandlers) tasks(c echo.Context) error {
 	if state == "" {
 		state = "pending"
 	}
-	p, err := pagingParams(c)
+	p, err := PagingParams(c)
 	if err != nil {
 		return err
 	}

@@ -12,14 +12,14 @@ type logHandlers struct{ app *core.App }
 
 func registerLogRoutes(g *echo.Group, app *core.App) {
 	h := logHandlers{app}
-	guard := requireAdmin(app, authz.AdminLogs)
+	guard := RequireAdmin(app, authz.AdminLogs)
 	g.GET("/logs", h.list, guard)
 	g.GET("/logs/stats", h.stats, guard)
 	g.GET("/logs/:id", h.view, guard)
 }
 
 func (h logHandlers) list(c echo.Context) error {
-	params, err := pagingParams(c)
+	params, err := PagingParams(c)
 	if err != nil {
 		return err
 	}

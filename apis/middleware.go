@@ -210,8 +210,8 @@ func loadAuth(app *core.App) echo.MiddlewareFunc {
 	}
 }
 
-// requireSuperuser answers 401 to guests and 403 to other callers.
-func requireSuperuser(next echo.HandlerFunc) echo.HandlerFunc {
+// RequireSuperuser answers 401 to guests and 403 to other callers.
+func RequireSuperuser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor := core.ActorFrom(c.Request().Context())
 		if actor.IsGuest() {

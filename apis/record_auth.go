@@ -17,7 +17,7 @@ func registerAuthRoutes(g *echo.Group, app *core.App) {
 	g.GET("/collections/:collection/auth-methods", h.authMethods)
 	g.POST("/collections/:collection/auth-with-password", h.authWithPassword)
 	g.POST("/collections/:collection/auth-refresh", h.authRefresh)
-	g.POST("/collections/:collection/impersonate/:id", h.impersonate, requireSuperuser)
+	g.POST("/collections/:collection/impersonate/:id", h.impersonate, RequireSuperuser)
 	registerOAuth2Routes(g, app)
 	registerAuthFlowRoutes(g, app)
 }

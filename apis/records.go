@@ -62,7 +62,7 @@ func (h recordHandlers) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	params, err := pagingParams(c)
+	params, err := PagingParams(c)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ type policyHandlers struct{ app *core.App }
 
 func registerPolicyRoutes(g *echo.Group, app *core.App) {
 	h := policyHandlers{app}
-	guard := requireAdmin(app, authz.AdminPolicies)
+	guard := RequireAdmin(app, authz.AdminPolicies)
 	g.GET("/hg/policies", h.listPolicies, guard)
 	g.POST("/hg/policies", h.createPolicy, guard)
 	g.GET("/hg/policies/:id", h.viewPolicy, guard)
@@ -63,7 +63,7 @@ func (h policyHandlers) checkAccess(c echo.Context) error {
 }
 
 func (h policyHandlers) listPolicies(c echo.Context) error {
-	params, err := pagingParams(c)
+	params, err := PagingParams(c)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (h policyHandlers) deletePolicy(c echo.Context) error {
 }
 
 func (h policyHandlers) listRoles(c echo.Context) error {
-	params, err := pagingParams(c)
+	params, err := PagingParams(c)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ type settingsHandlers struct{ app *core.App }
 
 func registerSettingsRoutes(g *echo.Group, app *core.App) {
 	h := settingsHandlers{app}
-	su := requireAdmin(app, authz.AdminSettings)
+	su := RequireAdmin(app, authz.AdminSettings)
 	g.GET("/settings", h.list, su)
 	g.PATCH("/settings", h.update, su)
 	g.POST("/settings/test/s3", h.testS3, su)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -17,28 +16,9 @@ import (
 
 // Routes implements apis.RouteProvider: the read-only audit API.
 func (p *Plugin) Routes(g *echo.Group) {
-	r := g.Group("/hg/audit", p.canRead)
+	r := g.Group("/hg/audit", apis.RequireAdmin(p.app, Resource))
 	r.GET("", p.list)
 	r.GET("/:id", p.view)
-}
-
-// canRead lets superusers through, and callers allowed "read" on
-// "admin:audit"; guests get a 401, anyone else a 403.
-func (p *Plugin) canRead(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		ctx := c.Request().Context()
-		if core.ActorFrom(ctx).IsGuest() {
-			return core.Errorf(core.CodeUnauthenticated, "The request requires valid record authorization token.")
-		}
-		ok, err := p.app.Can(ctx, Resource, "read")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return core.Errorf(core.CodeForbidden, "The authorized record is not allowed to perform this action.")
-		}
-		return next(c)
-	}
 }
 
 // Entry is an audit entry as the API shows it.
@@ -141,7 +121,7 @@ func (p *Plugin) Find(ctx context.Context, id string) (Entry, error) {
 }
 
 func (p *Plugin) list(c echo.Context) error {
-	params, err := pagingParams(c)
+	params, err := apis.PagingParams(c)
 	if err != nil {
 		return err
 	}
@@ -166,32 +146,6 @@ func (p *Plugin) view(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, e)
-}
-
-// pagingParams reads page, perPage and skipTotal as the core lists do
-// (apis keeps its own unexported): values that are not numbers (or
-// booleans) are 400s, as in PocketBase.
-func pagingParams(c echo.Context) (core.ListParams, error) {
-	var p core.ListParams
-	for name, dst := range map[string]*int{"page": &p.Page, "perPage": &p.PerPage} {
-		raw := c.QueryParam(name)
-		if raw == "" {
-			continue
-		}
-		n, err := strconv.Atoi(raw)
-		if err != nil {
-			return p, core.Wrap(err, core.CodeInvalid, "")
-		}
-		*dst = n
-	}
-	if raw := c.QueryParam("skipTotal"); raw != "" {
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return p, core.Wrap(err, core.CodeInvalid, "")
-		}
-		p.SkipTotal = b
-	}
-	return core.NormalizePaging(p), nil
 }
 
 var _ apis.RouteProvider = (*Plugin)(nil)

@@ -23,25 +23,12 @@ import (
 // superuser's file token in ?token=, as PocketBase's does.
 func (p *Plugin) Routes(g *echo.Group) {
 	r := g.Group("/backups")
-	r.GET("", p.list, superusersOnly)
-	r.POST("", p.create, superusersOnly)
-	r.POST("/upload", p.upload, superusersOnly)
+	r.GET("", p.list, apis.RequireSuperuser)
+	r.POST("", p.create, apis.RequireSuperuser)
+	r.POST("/upload", p.upload, apis.RequireSuperuser)
 	r.GET("/:key", p.download)
-	r.DELETE("/:key", p.remove, superusersOnly)
-	r.POST("/:key/restore", p.restore, superusersOnly)
-}
-
-func superusersOnly(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		actor := core.ActorFrom(c.Request().Context())
-		if actor.IsGuest() {
-			return core.Errorf(core.CodeUnauthenticated, "The request requires valid record authorization token.")
-		}
-		if !actor.IsSuperuser() {
-			return core.Errorf(core.CodeForbidden, "The authorized record is not allowed to perform this action.")
-		}
-		return next(c)
-	}
+	r.DELETE("/:key", p.remove, apis.RequireSuperuser)
+	r.POST("/:key/restore", p.restore, apis.RequireSuperuser)
 }
 
 // keyParam returns the :key path parameter, unescaped (SDKs escape the

@@ -17,7 +17,7 @@ import (
 
 // Routes implements apis.RouteProvider: the webhooks API, superusers only.
 func (p *Plugin) Routes(g *echo.Group) {
-	r := g.Group("/hg/webhooks", superusersOnly)
+	r := g.Group("/hg/webhooks", apis.RequireSuperuser)
 	r.GET("", p.list)
 	r.POST("", p.create)
 	r.GET("/:id", p.view)
@@ -25,19 +25,6 @@ func (p *Plugin) Routes(g *echo.Group) {
 	r.DELETE("/:id", p.remove)
 	r.GET("/:id/deliveries", p.deliveries)
 	r.POST("/deliveries/:id/redeliver", p.redeliver)
-}
-
-func superusersOnly(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		actor := core.ActorFrom(c.Request().Context())
-		if actor.IsGuest() {
-			return core.Errorf(core.CodeUnauthenticated, "The request requires valid record authorization token.")
-		}
-		if !actor.IsSuperuser() {
-			return core.Errorf(core.CodeForbidden, "The authorized record is not allowed to perform this action.")
-		}
-		return next(c)
-	}
 }
 
 // webhookOut is a webhook as the API shows it: never with its secret.

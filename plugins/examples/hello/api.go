@@ -16,30 +16,9 @@ import (
 //	GET  /api/hello/greetings  any authenticated record: the latest greetings
 //	POST /api/hello/greetings  superusers: {"to":"..."} enqueues a greeting
 func (p *Plugin) Routes(g *echo.Group) {
-	r := g.Group("/hello", requireAuth)
+	r := g.Group("/hello", apis.RequireAuth)
 	r.GET("/greetings", p.list)
-	r.POST("/greetings", p.enqueue, requireSuperuser)
-}
-
-// requireAuth refuses guests with PocketBase's 401.
-func requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if core.ActorFrom(c.Request().Context()).IsGuest() {
-			return core.Errorf(core.CodeUnauthenticated, "The request requires valid record authorization token.")
-		}
-		return next(c)
-	}
-}
-
-// requireSuperuser refuses authenticated non-superusers with PocketBase's
-// 403; put it after requireAuth, which answers guests.
-func requireSuperuser(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if !core.ActorFrom(c.Request().Context()).IsSuperuser() {
-			return core.Errorf(core.CodeForbidden, "The authorized record is not allowed to perform this action.")
-		}
-		return next(c)
-	}
+	r.POST("/greetings", p.enqueue, apis.RequireSuperuser)
 }
 
 // list answers the latest 50 greetings, newest first, as a PocketBase
