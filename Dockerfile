@@ -102,6 +102,10 @@ USER 10001:10001
 VOLUME /data
 WORKDIR /data
 
+# Collection migrations (plugins/migratecmd, docs/migrations.md) are read
+# from /hg_migrations, beside the data dir: COPY a project's hg_migrations
+# there in an image built FROM this one, or mount it.
+#
 # Any config key can be set the same way: HG_ + its path in upper case with
 # dots as underscores (HG_DATABASE_URL, HG_REDIS_URL, HG_ENCRYPTION_KEY, ...).
 ENV HG_DATA_DIR=/data \
