@@ -45,6 +45,14 @@ func (r *collectionRow) toCollection() (*Collection, error) {
 		if err := json.Unmarshal(r.Indexes, &c.Indexes); err != nil {
 			return nil, fmt.Errorf("collection %s indexes: %w", r.Name, err)
 		}
+		// In the form a save stores (validate normalises them): the system
+		// migrations wrote theirs quoted otherwise, which made every later
+		// save of a system collection look like an index change.
+		for i, sql := range c.Indexes {
+			if idx, err := ParseIndex(sql); err == nil {
+				c.Indexes[i] = idx.String(c.Name)
+			}
+		}
 	}
 	switch c.Type {
 	case CollectionAuth:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -395,5 +396,25 @@ func TestFailedBatchLeavesNoEntry(t *testing.T) {
 	e.must(t, http.MethodPost, "/api/batch", `{"requests":[{"method":"POST","url":"/api/collections/posts/records","body":{"title":"ok"}}]}`)
 	if got := e.list(t, "kind=record&resource=posts"); got.TotalItems != 1 || got.Items[0].Changes["title"].After != "ok" {
 		t.Fatalf("entries of a batch: %+v", got)
+	}
+}
+
+// Saving a system collection without touching its indexes logs no index
+// change: the system migrations stored theirs quoted otherwise than a
+// save does.
+func TestSystemCollectionSaveLogsOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &audit.Plugin{})
+	e.must(t, http.MethodPatch, "/api/collections/_superusers", `{"authToken":{"duration":3600}}`)
+	p := e.list(t, "kind=collection")
+	if len(p.Items) != 1 {
+		t.Fatalf("%d entries, want 1", len(p.Items))
+	}
+	changes := p.Items[0].Changes
+	if _, ok := changes["indexes"]; ok {
+		t.Fatalf("indexes logged as changed: %+v", changes["indexes"])
+	}
+	if c, ok := changes["authToken.duration"]; !ok || fmt.Sprint(c.After) != "3600" {
+		t.Fatalf("changes = %+v", changes)
 	}
 }
