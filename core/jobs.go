@@ -236,6 +236,14 @@ func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts 
 	if !s.dispatches() {
 		return s.enqueueOutbox(ctx, typ, data, opts)
 	}
+	if s.queueDown.Load() && s.Mode() == JobsModeRedis {
+		// Redis is known down: the job waits in the outbox for the relay
+		// (committed now, whatever ctx's transaction does) instead of the
+		// caller waiting for dials that fail.
+		if id, err := s.enqueueOutbox(withoutTx(ctx), typ, data, opts); err == nil {
+			return id, nil
+		}
+	}
 	return s.enqueue(ctx, typ, data, opts)
 }
 
