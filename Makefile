@@ -50,14 +50,18 @@ FUZZTIME      ?= 10s
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg), -fuzztime $(FUZZTIME)"; \
 	  HG_TEST_DB=sqlite $(GO) test -count=1 -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
 # CI's share: a few seconds per target, but FuzzCompile's, whose
 # compiler FuzzRecordFilter drives through the real resolver and dialects.
+# A count, not a duration: Go 1.26's fuzz coordinator can report its own
+# -fuzztime deadline as "context deadline exceeded", a failure with no
+# failing input (go.dev/issue/75804, fixed in Go 1.27); a count sets no
+# deadline.
 fuzz-ci:
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s FUZZ_TARGETS='$(filter-out ./core/filter:FuzzCompile,$(FUZZ_TARGETS))'
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10000x FUZZ_TARGETS='$(filter-out ./core/filter:FuzzCompile,$(FUZZ_TARGETS))'
 
 # govulncheck over every package, against tests/vulndb/db: the Go
 # vulnerability database (the golang.org/x/vulndb module at VULNDB_VERSION;
