@@ -28,14 +28,7 @@ func TestBadInputToPluginRoutes(t *testing.T) {
 	bp := &backups.Plugin{}
 	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(&webhooks.Plugin{}, bp, &audit.Plugin{})))
 	ctx := context.Background()
-	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	superuser, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, superuser := coretest.Superuser(t, app)
 	router := apis.NewRouter(app)
 
 	type req struct {

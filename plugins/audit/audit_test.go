@@ -25,14 +25,7 @@ type env struct {
 func newEnv(t *testing.T, p *audit.Plugin) *env {
 	t.Helper()
 	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(p)))
-	su, err := app.Superusers().Upsert(context.Background(), "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := coretest.Superuser(t, app)
 	return &env{app: app, router: apis.NewRouter(app), token: token}
 }
 
@@ -352,14 +345,7 @@ func TestConfigChoosesCollectionsAndTrustedProxyGivesIP(t *testing.T) {
 			c.Plugins = map[string]map[string]any{"audit": {"collections": "posts"}} // as HG_PLUGINS_AUDIT_COLLECTIONS gives it
 		}),
 		coretest.WithAppOptions(core.WithPlugins(p)))
-	su, err := app.Superusers().Upsert(context.Background(), "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := coretest.Superuser(t, app)
 	e := &env{app: app, router: apis.NewRouter(app), token: token}
 	e.createPosts(t)
 	e.must(t, http.MethodPatch, "/api/settings", `{"trustedProxy":{"headers":["X-Forwarded-For"]}}`)

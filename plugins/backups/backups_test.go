@@ -35,14 +35,7 @@ func newEnv(t *testing.T, p *backups.Plugin, opts ...coretest.Option) *env {
 	opts = append(opts, coretest.WithAppOptions(core.WithPlugins(p)))
 	app := coretest.NewApp(t, opts...)
 	ctx := context.Background()
-	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
+	su, token := coretest.Superuser(t, app)
 	fileToken, err := app.Auth().NewToken(su, core.TokenTypeFile, 0, nil)
 	if err != nil {
 		t.Fatal(err)

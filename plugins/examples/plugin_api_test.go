@@ -140,14 +140,7 @@ func TestPluginAPI(t *testing.T) {
 	if _, err := app.Collections().Create(ctx, &in); err != nil {
 		t.Fatal(err)
 	}
-	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := coretest.Superuser(t, app)
 	srv := httptest.NewServer(apis.NewRouter(app))
 	t.Cleanup(srv.Close)
 	c := &client{t: t, base: srv.URL, token: token}

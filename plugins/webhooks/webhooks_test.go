@@ -81,14 +81,7 @@ func newEnv(t *testing.T, p *webhooks.Plugin, opts ...coretest.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := coretest.Superuser(t, app)
 	return &env{app: app, router: apis.NewRouter(app), token: token, posts: posts}
 }
 
