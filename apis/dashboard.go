@@ -30,9 +30,9 @@ const dashboardNonce = "HG_CSP_NONCE"
 // DOMPurify's output may reach one. 'report-sample' puts the start of a
 // refused inline script or style in the violation report, so a test (and
 // an operator) can tell an attack's refused attempt from a broken screen:
-// DOMPurify's parse of a stored <style> is such a refusal (Chromium checks
-// DOMParser documents against the page's policy), harmless as the parsed
-// document is inert and the sanitiser drops the element.
+// DOMPurify's parse of stored HTML makes such reports (Chromium checks the
+// handlers and styles of a DOMParser document against the page's policy),
+// harmless as that document is inert and the sanitiser drops them.
 func dashboardCSP(nonce string) string {
 	n := "'nonce-" + nonce + "'"
 	return strings.Join([]string{
