@@ -1,6 +1,8 @@
 package core
 
 import (
+	"slices"
+
 	"github.com/hatchgrid/hatchgrid/core/dialect"
 	"github.com/hatchgrid/hatchgrid/core/filter"
 )
@@ -11,4 +13,14 @@ import (
 func RecordFilterResolver(app *App, d dialect.Dialect, c *Collection, req *RequestInfo) filter.FunctionResolver {
 	view := &App{cfg: app.cfg, logger: app.logger, clock: app.clock, dialect: d, collections: app.collections, authz: app.authz}
 	return newRecordResolver(view, c, req)
+}
+
+// FieldTypes lists every field type the server accepts. Tests only.
+func FieldTypes() []string {
+	out := make([]string, 0, len(fieldKeys))
+	for t := range fieldKeys {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -15,8 +15,8 @@ export function isImage(name: string): boolean {
 /** Text for a related record: its presentable fields, else its id. */
 export function presentable(collection: CollectionModel | undefined, rec: RecordModel): string {
   const fields = collection?.fields.filter((f) => f.presentable && f.type !== "file") ?? [];
-  const parts = fields.map((f) => rec[f.name]).filter((v) => v !== "" && v != null);
-  if (parts.length) return parts.map(String).join(" · ");
+  const parts = fields.map((f) => cellText(f, rec[f.name])).filter((v) => v !== "");
+  if (parts.length) return parts.join(" · ");
   for (const k of ["name", "title", "email", "username", "label"]) if (rec[k]) return String(rec[k]);
   return rec.id;
 }
