@@ -23,7 +23,7 @@ func TestResolveBody(t *testing.T) {
 	c, err := app.Collections().Create(ctx, input(t, `{"name":"items","fields":[
 		{"name":"title","type":"text"},{"name":"credits","type":"number"},{"name":"flag","type":"bool"},
 		{"name":"tags","type":"select","values":["a","b","c"],"maxSelect":3},
-		{"name":"role","type":"select","values":["a","b"]},
+		{"name":"role","type":"select","values":["a","b"]},{"name":"when","type":"date"},
 		{"name":"secret","type":"text","hidden":true},
 		{"name":"docs","type":"file","maxSelect":3}]}`))
 	if err != nil {
@@ -53,8 +53,8 @@ func TestResolveBody(t *testing.T) {
 		{"list modifiers", stored.ID(), guest, map[string]any{"tags+": "c", "+tags": []any{"c", "a"}, "tags-": "b"},
 			map[string]any{"tags": []string{"c", "a"}}},
 		{"single select keeps the last", "", guest, map[string]any{"role+": []any{"a", "b"}}, map[string]any{"role": "b"}},
-		{"plain values normalized", "", guest, map[string]any{"credits": "12", "flag": "yes", "tags": "a"},
-			map[string]any{"credits": 12.0, "flag": false, "tags": []string{"a"}}},
+		{"plain values normalized", "", guest, map[string]any{"credits": "12", "flag": "yes", "tags": "a", "when": "2024-01-02"},
+			map[string]any{"credits": 12.0, "flag": false, "tags": []string{"a"}, "when": "2024-01-02 00:00:00.000Z"}},
 		{"unknown keys kept", "", guest, map[string]any{"nope": 1, "nope+": 2, "passwordConfirm": "x"},
 			map[string]any{"nope": 1, "nope+": 2, "passwordConfirm": "x"}},
 		{"unsupported modifiers left for Create and Update to refuse", "", guest, map[string]any{"title+": "x", "flag-": true},
