@@ -1,7 +1,10 @@
 package apis
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
+	"slices"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/labstack/echo/v4"
@@ -89,36 +92,41 @@ func (h recordHandlers) view(c echo.Context) error {
 }
 
 func (h recordHandlers) create(c echo.Context) error {
-	col, body, err := h.writeBody(c)
+	e, w, err := h.writeEvent(c, "")
 	if err != nil {
 		return err
 	}
-	e := &core.RecordRequestEvent{Info: requestInfo(c, body), Collection: col, Body: body}
 	return h.run(c, "create", e, func(e *core.RecordRequestEvent) error {
-		e.Info.Body = e.Body
-		var err error
-		e.Record, err = h.app.Records().Create(e.Context, e.Collection, e.Body, e.Info)
+		body, err := w.body(e)
+		if err != nil {
+			return err
+		}
+		e.Record, err = h.app.Records().Create(e.Context, e.Collection, body, e.Info)
 		return err
 	})
 }
 
 func (h recordHandlers) update(c echo.Context) error {
-	col, body, err := h.writeBody(c)
+	e, w, err := h.writeEvent(c, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	e := &core.RecordRequestEvent{Info: requestInfo(c, body), Collection: col, ID: c.Param("id"), Body: body}
 	return h.run(c, "update", e, func(e *core.RecordRequestEvent) error {
-		e.Info.Body = e.Body
-		var err error
-		e.Record, err = h.app.Records().Update(e.Context, e.Collection, e.ID, e.Body, e.Info)
+		body, err := w.body(e)
+		if err != nil {
+			return err
+		}
+		e.Record, err = h.app.Records().Update(e.Context, e.Collection, e.ID, body, e.Info)
 		return err
 	})
 }
 
-// writeBody resolves the collection of a create or update and reads its
-// body, capped at the collection's body limit.
-func (h recordHandlers) writeBody(c echo.Context) (*core.Collection, map[string]any, error) {
+// writeEvent starts the request event of a create (id "") or an update of
+// record id: it finds the collection, reads the body (capped at the
+// collection's body limit) and resolves it into the final field values
+// (core.RecordService.ResolveBody), which the request hooks, the rules
+// and the expand of the response see as e.Body and @request.body.
+func (h recordHandlers) writeEvent(c echo.Context, id string) (*core.RecordRequestEvent, *pendingWrite, error) {
 	col, err := h.collection(c)
 	if err != nil {
 		return nil, nil, err
@@ -126,11 +134,67 @@ func (h recordHandlers) writeBody(c echo.Context) (*core.Collection, map[string]
 	if err := limitBody(c, h.bodyLimit(col)); err != nil {
 		return nil, nil, err
 	}
-	body, err := bindForm(c)
+	raw, err := bindForm(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	return col, body, nil
+	info := requestInfo(c, nil)
+	body, err := h.app.Records().ResolveBody(c.Request().Context(), col, id, raw, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	info.Body = body
+	w := &pendingWrite{h: h, raw: raw, resolved: deepCopy(body).(map[string]any)}
+	return &core.RecordRequestEvent{Info: info, Collection: col, ID: id, Body: body}, w, nil
+}
+
+// pendingWrite is what the final link of a write needs to tell whether
+// the request hooks changed the body.
+type pendingWrite struct {
+	h        recordHandlers
+	raw      map[string]any // as sent
+	resolved map[string]any // a copy of e.Body as the hooks got it
+}
+
+// body returns the body to hand the service, and sets e.Info.Body to the
+// final values. Unless a hook changed e.Body, it is the body as sent: the
+// service resolves it again against the row it reads (and locks) inside
+// the write's transaction, so that concurrent "x+" writes all count.
+func (w *pendingWrite) body(e *core.RecordRequestEvent) (map[string]any, error) {
+	if reflect.DeepEqual(e.Body, w.resolved) {
+		e.Info.Body = e.Body
+		return w.raw, nil
+	}
+	resolved, err := w.h.app.Records().ResolveBody(e.Context, e.Collection, e.ID, e.Body, e.Info)
+	if err != nil {
+		return nil, err
+	}
+	e.Info.Body = resolved
+	return e.Body, nil
+}
+
+// deepCopy copies the maps and lists of a body value, so that a hook
+// changing one in place shows.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case []string:
+		return slices.Clone(x)
+	case json.RawMessage:
+		return slices.Clone(x)
+	}
+	return v
 }
 
 // bodyLimit is the largest body a write to col may send: the server's

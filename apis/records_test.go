@@ -3,6 +3,7 @@ package apis_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +22,9 @@ func mustCollection(t *testing.T, app *core.App, js string) *core.Collection {
 	}
 	c, err := app.Collections().Create(context.Background(), &in)
 	if err != nil {
-		t.Fatal(err)
+		var ce *core.Error
+		errors.As(err, &ce)
+		t.Fatalf("%v %+v", err, ce.Fields)
 	}
 	return c
 }
@@ -75,6 +78,10 @@ func TestRecordsCRUD(t *testing.T) {
 	})
 	e.run(t, []scenario{
 		{name: "view", path: "/api/collections/posts/records/" + postID, wantStatus: 200, wantContent: []string{`"id":"` + postID}},
+		// As in PocketBase, hidden fields are the superusers' to set: the
+		// guest's "secret" above was dropped.
+		{name: "a guest sets no hidden field", path: "/api/collections/posts/records/" + postID, token: "superuser", wantStatus: 200, wantContent: []string{`"secret":""`}},
+		{name: "a superuser does", method: "PATCH", path: "/api/collections/posts/records/" + postID, token: "superuser", body: `{"secret":"s"}`, wantStatus: 200},
 		{name: "view as superuser shows hidden", path: "/api/collections/posts/records/" + postID, token: "superuser", wantStatus: 200, wantContent: []string{`"secret":"s"`}},
 		{name: "view missing", path: "/api/collections/posts/records/aaaaaaaaaaaaaaa", wantStatus: 404},
 		{name: "update with modifiers", method: "PATCH", path: "/api/collections/posts/records/" + postID,

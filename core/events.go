@@ -89,7 +89,10 @@ type RecordRequestEvent struct {
 	ID string
 	// Query is the list request (list only).
 	Query *RecordQuery
-	// Body is the submitted data (create and update only).
+	// Body is the submitted data (create and update only), as rules see
+	// it: each key naming a field, "x+", "+x" and "x-" included, is
+	// replaced by the field's final value under its name (see
+	// RecordService.ResolveBody).
 	Body map[string]any
 	// Record is the viewed, created or updated record, after e.Next().
 	Record *Record

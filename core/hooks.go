@@ -129,13 +129,17 @@ func (a *App) OnRecordViewRequest(tags ...string) *hook.TaggedHook[*RecordReques
 }
 
 // OnRecordCreateRequest fires for POST /api/collections/{c}/records before
-// the create (and its transaction) starts; e.Body may be changed.
+// the create (and its transaction) starts; e.Body, the submitted values
+// with key modifiers resolved (see RecordService.ResolveBody), may be
+// changed.
 func (a *App) OnRecordCreateRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
 	return hook.NewTaggedHook(&a.onRecordCreateRequest, tags...)
 }
 
 // OnRecordUpdateRequest fires for PATCH /api/collections/{c}/records/{id}
-// before the update starts; e.Body may be changed.
+// before the update starts; e.Body, the submitted values with key
+// modifiers resolved against the stored record (see
+// RecordService.ResolveBody), may be changed.
 func (a *App) OnRecordUpdateRequest(tags ...string) *hook.TaggedHook[*RecordRequestEvent] {
 	return hook.NewTaggedHook(&a.onRecordUpdateRequest, tags...)
 }

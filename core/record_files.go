@@ -102,40 +102,15 @@ type fileChanges struct {
 	target   filesystem.Store // where uploaded went, should the settings change meanwhile
 }
 
-// applyFiles applies body's keys for file fields to rec, PocketBase's way:
-// "field" sets the list (names the record has, plus uploads), "field+"
-// appends, "+field" prepends, "field-" removes names, and [] or "" empties
-// it. A single-file field keeps the last value.
+// applyFiles applies the file fields of a resolved body (see
+// resolveBody) to rec: each holds the field's new list of stored names and
+// uploads. A single-file field keeps the last value.
 func (s *RecordService) applyFiles(rec *Record, body map[string]any) *fileChanges {
 	ch := &fileChanges{uploads: map[string][]*filesystem.File{}, invalid: map[string][]string{}}
-	edited := map[string][]fileEntry{}
 	for _, key := range bodyKeys(body) {
-		name, mod := splitModifier(key)
-		f := rec.collection.Field(name)
-		if f == nil || f.Type != FieldFile {
-			continue
+		if f := rec.collection.Field(key); f != nil && f.Type == FieldFile {
+			ch.assign(rec, f, fileEntriesOf(body[key]))
 		}
-		list, ok := edited[f.Name]
-		if !ok {
-			list = namedEntries(valuesOf(rec.data[f.Name]))
-		}
-		change := fileEntriesOf(body[key])
-		switch mod {
-		case "":
-			list = change
-		case "append":
-			list = append(list, change...)
-		case "prepend":
-			list = append(change, list...)
-		case "remove":
-			list = slices.DeleteFunc(list, func(e fileEntry) bool {
-				return slices.ContainsFunc(change, func(c fileEntry) bool { return c.name == e.name })
-			})
-		}
-		edited[f.Name] = list
-	}
-	for fieldName, list := range edited {
-		ch.assign(rec, rec.collection.Field(fieldName), list)
 	}
 	return ch
 }

@@ -2,25 +2,19 @@ package core
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core/security"
 )
 
-// apply copies submitted values onto rec: "field+" appends (or adds to a
-// number), "+field" prepends, "field-" removes (or subtracts). Unknown keys
-// and fields set by the system are ignored.
+// apply copies the values of a resolved body (see resolveBody) onto rec.
+// Keys that name no field, and fields set by the system, are ignored.
 func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) error {
 	for _, key := range bodyKeys(body) {
 		v := body[key]
-		name, mod := splitModifier(key)
-		f := rec.collection.Field(name)
-		if f == nil || f.Type == FieldAutodate || (rec.collection.IsAuth() && f.Name == "tokenKey") {
-			continue
-		}
-		if f.Type == FieldFile || holdsUpload(v) {
-			continue // applyFiles; uploads for other fields are ignored
+		f := rec.collection.Field(key)
+		if f == nil || f.Type == FieldAutodate || f.Type == FieldFile || (rec.collection.IsAuth() && f.Name == "tokenKey") {
+			continue // file fields: applyFiles
 		}
 		if f.Name == "id" {
 			if !isNew {
@@ -41,71 +35,9 @@ func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) erro
 			}
 			continue
 		}
-		switch {
-		case mod == "":
-			rec.data[f.Name] = normalize(f, v)
-		case f.Type == FieldNumber:
-			delta := toFloat(v)
-			if mod == "remove" {
-				delta = -delta
-			}
-			rec.data[f.Name] = toFloat(rec.data[f.Name]) + delta
-		case f.Type == FieldSelect || f.Type == FieldRelation || f.Type == FieldFile:
-			current := valuesOf(rec.data[f.Name])
-			change := toStrings(v)
-			var next []string
-			switch mod {
-			case "append":
-				next = append(append([]string{}, current...), change...)
-			case "prepend":
-				next = append(append([]string{}, change...), current...)
-			case "remove":
-				next = slices.DeleteFunc(append([]string{}, current...), func(x string) bool { return slices.Contains(change, x) })
-			}
-			rec.data[f.Name] = normalize(f, uniqueStrings(next))
-		}
+		rec.data[f.Name] = normalize(f, v)
 	}
 	return nil
-}
-
-// bodyKeys returns the keys of a submitted body in the order they apply:
-// plain keys before their modifiers, each group sorted.
-func bodyKeys(body map[string]any) []string {
-	keys := make([]string, 0, len(body))
-	for k := range body {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	slices.SortStableFunc(keys, func(a, b string) int { return boolCmp(isModifier(a), isModifier(b)) })
-	return keys
-}
-
-// splitModifier splits "field+", "+field" and "field-" into the field name
-// and "append", "prepend" or "remove"; plain keys have no modifier.
-func splitModifier(key string) (name, mod string) {
-	switch {
-	case strings.HasSuffix(key, "+"):
-		return strings.TrimSuffix(key, "+"), "append"
-	case strings.HasPrefix(key, "+"):
-		return strings.TrimPrefix(key, "+"), "prepend"
-	case strings.HasSuffix(key, "-"):
-		return strings.TrimSuffix(key, "-"), "remove"
-	}
-	return key, ""
-}
-
-func isModifier(k string) bool {
-	return strings.HasSuffix(k, "+") || strings.HasPrefix(k, "+") || strings.HasSuffix(k, "-")
-}
-
-func boolCmp(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }
 
 // setPassword hashes a submitted password into a password field; for auth

@@ -193,37 +193,6 @@ func (r *recordResolver) auth(path, modifier string) (filter.Value, error) {
 	return r.goValue(v, modifier)
 }
 
-// body resolves @request.body.<key> with :isset, :changed, :length, :each
-// and :lower.
-func (r *recordResolver) body(key, modifier string) (filter.Value, error) {
-	v, ok := r.req.Body[key]
-	switch modifier {
-	case "isset":
-		return filter.Param(ok), nil
-	case "changed":
-		if !ok {
-			return filter.Param(false), nil
-		}
-		f := r.collection.Field(key)
-		if f == nil {
-			return filter.Param(true), nil
-		}
-		col := r.alias + "." + quote(f.Name)
-		val, err := r.goValue(storageValue(f, v), "")
-		if err != nil {
-			return filter.Value{}, err
-		}
-		return filter.Value{
-			SQL:  r.app.dialect.NullSafeEq(col, val.SQL, true),
-			Args: val.Args, Type: filter.TypeBool, NotNull: true,
-		}, nil
-	}
-	if !ok {
-		return filter.Param(""), nil
-	}
-	return r.goValue(v, modifier)
-}
-
 // goValue turns a Go value from the request into a parameter, with the
 // :length, :each and :lower modifiers.
 func (r *recordResolver) goValue(v any, modifier string) (filter.Value, error) {

@@ -40,16 +40,13 @@ func errNotFound() error {
 // compiled; a null rule lets only superusers in, and an empty condition
 // means no restriction.
 func (s *RecordService) ruleCondition(c *Collection, action string, req *RequestInfo) (string, []any, error) {
-	if req != nil && req.IsSuperuser {
+	if isSuperuser(req) {
 		return "", nil, nil
 	}
-	if err := s.app.authorizeRecords(c, action, req); err != nil {
+	if err := s.gate(c, action, req); err != nil {
 		return "", nil, err
 	}
 	rule := c.Rule(action)
-	if rule == nil {
-		return "", nil, errOnlySuperusers()
-	}
 	if strings.TrimSpace(*rule) == "" {
 		return "", nil, nil
 	}
@@ -60,6 +57,22 @@ func (s *RecordService) ruleCondition(c *Collection, action string, req *Request
 		return "1 = 0", nil, nil
 	}
 	return sql, args, nil
+}
+
+// gate answers whether req may perform action on c at all: superusers
+// may; others need Casbin's consent (a 403 otherwise) and a rule that is
+// not null (superusers only, a 403).
+func (s *RecordService) gate(c *Collection, action string, req *RequestInfo) error {
+	if isSuperuser(req) {
+		return nil
+	}
+	if err := s.app.authorizeRecords(c, action, req); err != nil {
+		return err
+	}
+	if c.Rule(action) == nil {
+		return errOnlySuperusers()
+	}
+	return nil
 }
 
 // selectList is the column list of c's records; JSON columns are read as
@@ -295,6 +308,11 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 		return nil, errOnlySuperusers()
 	}
 	rec := NewRecord(c)
+	body, modErrs := resolveBody(rec, body, isSuperuser(req))
+	req = req.withBody(body)
+	for field, fe := range modErrs {
+		rec.inputError(field, fe)
+	}
 	// Whether a caller may set verified depends on the manageRule, which
 	// is checked once the record exists.
 	deferManage := mayManage(c, body, req, "verified")
@@ -413,9 +431,10 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
 	}
 	var updated *Record
+	var resolvedReq *RequestInfo
 	var files *fileChanges
 	err := s.app.InTx(ctx, func(ctx context.Context) error {
-		rec, err := s.findWithRule(ctx, c, id, "update", req)
+		rec, body, req, err := s.findForUpdate(ctx, c, id, body, req)
 		if err != nil {
 			return err
 		}
@@ -426,7 +445,6 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 				return err
 			}
 		}
-		rec = rec.clone()
 		s.checkAuthFields(rec, body, req, false, manager)
 		if err := s.apply(rec, body, false); err != nil {
 			return err
@@ -443,7 +461,7 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 			if err := files.upload(ctx, s.app, e.Record); err != nil {
 				return err
 			}
-			updated = e.Record
+			updated, resolvedReq = e.Record, req
 			return s.update(ctx, e.Record)
 		})
 	})
@@ -454,9 +472,42 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 	s.deleteReplacedFiles(ctx, updated)
 	updated.original = updated.data
 	s.app.AfterCommit(ctx, func(ctx context.Context) {
-		s.app.onRecordUpdateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: updated, Request: req}, nil)
+		s.app.onRecordUpdateCommitted.Trigger(&RecordEvent{App: s.app, Context: ctx, Record: updated, Request: resolvedReq}, nil)
 	})
 	return updated, nil
+}
+
+// findForUpdate reads the record id of c for an update of body by req:
+// Casbin and a null rule first (403), then the stored record (404),
+// against which body is resolved (see resolveBody), then the update rule
+// with @request.body as resolved (404). It returns a copy of the record
+// with the resolved body's modifier errors noted, the resolved body, and
+// req with that body.
+func (s *RecordService) findForUpdate(ctx context.Context, c *Collection, id string, body map[string]any, req *RequestInfo) (*Record, map[string]any, *RequestInfo, error) {
+	if err := s.gate(c, "update", req); err != nil {
+		return nil, nil, nil, err
+	}
+	// Locked (PostgreSQL; SQLite's write transaction holds the database)
+	// so that modifiers resolve against the value the update replaces.
+	found, err := s.query(ctx, c, quote(c.Name)+`."id" = ?`, []any{cleanText(id)}, s.app.dialect.ForUpdate())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(found) == 0 {
+		return nil, nil, nil, errNotFound()
+	}
+	stored := found[0]
+	body, modErrs := resolveBody(stored, body, isSuperuser(req))
+	req = req.withBody(body)
+	rec, err := s.findWithRule(ctx, c, id, "update", req)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rec = rec.clone()
+	for field, fe := range modErrs {
+		rec.inputError(field, fe)
+	}
+	return rec, body, req, nil
 }
 
 func isSuperuser(req *RequestInfo) bool { return req != nil && req.IsSuperuser }
