@@ -211,10 +211,15 @@ func (s *RecordService) ExplainList(ctx context.Context, c *Collection, q Record
 	return plan.String(), rows.Err()
 }
 
-// orderBy builds ORDER BY from a PocketBase sort string: fields (with
-// relation paths), "-" for descending, @random and @rowid.
+// orderBy builds ORDER BY from a PocketBase sort string: fields, "-" for
+// descending, @random and @rowid. Without one, a table lists in insertion
+// order and a view, which has no row id, in the order of its own query,
+// as in PocketBase.
 func (s *RecordService) orderBy(c *Collection, sort string, req *RequestInfo) (string, error) {
 	if strings.TrimSpace(sort) == "" {
+		if c.IsView() {
+			return "", nil
+		}
 		return " ORDER BY " + s.app.dialect.RowID(quote(c.Name)), nil
 	}
 	var parts []string
@@ -233,8 +238,10 @@ func (s *RecordService) orderBy(c *Collection, sort string, req *RequestInfo) (s
 			parts = append(parts, "RANDOM()")
 			continue
 		case "@rowid":
-			parts = append(parts, s.app.dialect.RowID(quote(c.Name))+dir)
-			continue
+			if !c.IsView() {
+				parts = append(parts, s.app.dialect.RowID(quote(c.Name))+dir)
+				continue
+			}
 		}
 		v, err := resolver.Resolve(key)
 		if err != nil || v.Multi != nil || len(v.Args) > 0 || strings.HasPrefix(key, "@") {
