@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -44,7 +45,9 @@ const kitchenFields = `[
 
 // fuzzFixture is an App with "kitchen", a collection of every field type,
 // the users and tags its relations point at, and comments pointing back
-// at it.
+// at it. Client filters meet three kinds of joined collection: users list
+// only themselves (a listRule), guests may not list tags (Casbin), and
+// comments are for superusers (a null listRule).
 type fuzzFixture struct {
 	app     *core.App
 	kitchen *core.Collection
@@ -76,10 +79,14 @@ func newFuzzFixture(tb testing.TB) *fuzzFixture {
 		return r
 	}
 	fx := &fuzzFixture{app: app}
-	fx.users = create(`{"name":"users","type":"auth","fields":[{"name":"name","type":"text"}]}`)
+	fx.users = create(`{"name":"users","type":"auth","listRule":"id = @request.auth.id","fields":[{"name":"name","type":"text"}]}`)
 	tags := create(`{"name":"tags","listRule":"","fields":[{"name":"label","type":"text"}]}`)
 	fx.kitchen = create(`{"name":"kitchen","listRule":"","viewRule":"","createRule":"","updateRule":"","deleteRule":"","fields":` + kitchenFields + `}`)
 	create(`{"name":"comments","fields":[{"name":"text","type":"text"},{"name":"post","type":"relation","collectionId":"kitchen"}]}`)
+	guestTags := authz.Policy{Subject: authz.Guest, Resource: authz.CollectionResource("tags"), Action: "list", Effect: "deny"}
+	if _, err := app.Authz().AddPolicy(ctx, guestTags); err != nil {
+		tb.Fatal(err)
+	}
 
 	fx.user = record(fx.users, map[string]any{"id": fuzzUserID, "email": "ann@example.test", "name": "Ann",
 		"password": "Secret12345", "passwordConfirm": "Secret12345"})

@@ -110,7 +110,7 @@ func TestRequestBodyModifiersAreTheResolversOnly(t *testing.T) {
 			expr += ":" + m
 		}
 		_, _, err := filter.CompileString(expr+` = "a"`, core.RecordFilterResolver(app, app.Dialect(), c,
-			&core.RequestInfo{Body: map[string]any{"tags": []string{"a"}}}), app.Dialect())
+			&core.RequestInfo{Body: map[string]any{"tags": []string{"a"}}}, false), app.Dialect())
 		if slices.Contains(listed, m) != (err == nil) {
 			t.Errorf("@request.body.tags:%s compiles = %v, listed = %v (%v)", m, err == nil, slices.Contains(listed, m), err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/dialect"
 	"github.com/hatchgrid/hatchgrid/core/filter"
 )
@@ -24,12 +25,16 @@ const (
 
 // FuzzRecordFilter parses a filter and compiles it, as the records API
 // does, against a collection of every field type, for a guest, a user and
-// a superuser, in both dialects. It checks that nothing panics or takes
-// long; that an expression compiles in one dialect exactly when it does in
-// the other; that errors are invalid-filter errors; and that the SQL holds
+// a superuser, as an API rule and as a client's filter, in both dialects.
+// It checks that nothing panics or takes long; that an expression compiles
+// in one dialect exactly when it does in the other; that errors are
+// invalid-filter errors (or, in a client filter, a 403); that the SQL holds
 // no user value: literals and request values travel only as parameters,
 // one per placeholder, and the SQL text is made of the resolver's quoted
-// names, keywords and a few fixed literals. The seed corpus is in
+// names, keywords and a few fixed literals; and that a client filter of a
+// non-superuser reads no table the caller may not list, a listable one
+// only through its listRule, no hidden field and no email without its
+// visibility (checkClientSQL). The seed corpus is in
 // testdata/fuzz/FuzzRecordFilter.
 func FuzzRecordFilter(f *testing.F) {
 	fx := newFuzzFixture(f)
@@ -60,40 +65,120 @@ func FuzzRecordFilter(f *testing.F) {
 		}
 		marked := strings.Contains(strings.ToLower(expr), fuzzMarker) || strings.Contains(expr, "77777")
 		for _, req := range reqs {
-			var compiled [2]bool
-			for i, d := range dialects {
-				sql, args, err := filter.Compile(node, core.RecordFilterResolver(fx.app, d, fx.kitchen, req), d)
-				if err != nil {
-					if !errors.Is(err, filter.ErrInvalid) {
-						t.Fatalf("%s: compile %q: %v is not an invalid-filter error", d.Name(), expr, err)
+			for _, client := range []bool{false, true} {
+				var compiled [2]bool
+				for i, d := range dialects {
+					resolver := func() filter.Resolver { return core.RecordFilterResolver(fx.app, d, fx.kitchen, req, client) }
+					sql, args, err := filter.Compile(node, resolver(), d)
+					if err != nil {
+						checkFilterError(t, d, expr, err, client)
+						continue
 					}
-					continue
+					compiled[i] = true
+					checkFilterSQL(t, d, expr, sql, args)
+					if client && !req.IsSuperuser {
+						checkClientSQL(t, fx, d, expr, sql, req)
+					}
+					if marked {
+						continue // the expression names a marker itself
+					}
+					// The same expression with every literal replaced by a
+					// marker: none may show in the SQL.
+					n := 0
+					sql, args, err = filter.Compile(withMarkers(node, &n), resolver(), d)
+					if err != nil {
+						t.Fatalf("%s: %q compiles, but not with its literals replaced: %v", d.Name(), expr, err)
+					}
+					checkFilterSQL(t, d, expr, sql, args)
+					if client && !req.IsSuperuser {
+						checkClientSQL(t, fx, d, expr, sql, req)
+					}
+					if low := strings.ToLower(sql); strings.Contains(low, fuzzMarker) || strings.Contains(low, "77777") {
+						t.Fatalf("%s: a user value reached the SQL of %q: %s", d.Name(), expr, sql)
+					}
 				}
-				compiled[i] = true
-				checkFilterSQL(t, d, expr, sql, args)
-				if marked {
-					continue // the expression names a marker itself
+				if compiled[0] != compiled[1] {
+					t.Fatalf("%q compiles on sqlite: %v, on postgres: %v (client filter: %v)", expr, compiled[0], compiled[1], client)
 				}
-				// The same expression with every literal replaced by a
-				// marker: none may show in the SQL.
-				n := 0
-				sql, args, err = filter.Compile(withMarkers(node, &n), core.RecordFilterResolver(fx.app, d, fx.kitchen, req), d)
-				if err != nil {
-					t.Fatalf("%s: %q compiles, but not with its literals replaced: %v", d.Name(), expr, err)
-				}
-				checkFilterSQL(t, d, expr, sql, args)
-				if low := strings.ToLower(sql); strings.Contains(low, fuzzMarker) || strings.Contains(low, "77777") {
-					t.Fatalf("%s: a user value reached the SQL of %q: %s", d.Name(), expr, sql)
-				}
-			}
-			if compiled[0] != compiled[1] {
-				t.Fatalf("%q compiles on sqlite: %v, on postgres: %v", expr, compiled[0], compiled[1])
 			}
 		}
 		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("%d-byte filter took %v", len(expr), d)
 		}
 	})
+}
+
+// checkFilterError checks that a filter fails as a bad filter, or, in a
+// client filter, as one that names what only superusers may filter by.
+func checkFilterError(t *testing.T, d dialect.Dialect, expr string, err error, client bool) {
+	t.Helper()
+	var e *core.Error
+	if errors.Is(err, filter.ErrInvalid) || client && errors.As(err, &e) && e.Code == core.CodeForbidden {
+		return
+	}
+	t.Fatalf("%s: compile %q: %v is not an invalid-filter error", d.Name(), expr, err)
+}
+
+// tableRef matches a table the resolver joins, by its quoted name and
+// alias; emailRef an email column and its table or alias.
+var (
+	tableRef = regexp.MustCompile(`"(\w+)" ("__r\d+")`)
+	emailRef = regexp.MustCompile(`("(?:__r\d+|users)")\."email"`)
+)
+
+// fuzzRuleMarks give, for each fixture collection with a listRule, the SQL
+// that its listRule ANDs into a join aliased alias.
+var fuzzRuleMarks = map[string]func(alias string) string{
+	"users": func(alias string) string { return " AND (" + alias + `."id" = ?)` },
+}
+
+// checkClientSQL checks the SQL of a client filter of a non-superuser:
+// every table it joins is one req may list (Casbin and a listRule that is
+// not null), with that listRule ANDed into the join; no hidden field, and
+// no email without its visibility guard, appears.
+func checkClientSQL(t *testing.T, fx *fuzzFixture, d dialect.Dialect, expr, sql string, req *core.RequestInfo) {
+	t.Helper()
+	fail := func(format string, a ...any) {
+		t.Helper()
+		t.Fatalf("%s: client filter %q of %v compiles to %s: %s", d.Name(), expr, req.Auth["id"], sql, fmt.Sprintf(format, a...))
+	}
+	for _, m := range tableRef.FindAllStringSubmatch(sql, -1) {
+		c, err := fx.app.Collections().Find(m[1])
+		if err != nil {
+			fail("%q is not a collection", m[1])
+		}
+		ok, err := fx.app.Authz().Allow(fuzzSubject(req), authz.CollectionResource(c.Name), "list")
+		if err != nil || !ok || c.ListRule == nil {
+			fail("it reads %s, which the caller may not list", c.Name)
+		}
+		if strings.TrimSpace(*c.ListRule) == "" {
+			continue
+		}
+		mark, known := fuzzRuleMarks[c.Name]
+		if !known {
+			fail("the fixture's %s has a listRule without a mark to look for", c.Name)
+		}
+		if !strings.Contains(sql, mark(m[2])) {
+			fail("it reads %s as %s without its listRule", c.Name, m[2])
+		}
+	}
+	for _, f := range []string{"secret", "password", "tokenKey"} {
+		if strings.Contains(sql, `."`+f+`"`) {
+			fail("it reads the hidden field %s", f)
+		}
+	}
+	for _, m := range emailRef.FindAllStringSubmatch(sql, -1) {
+		if !strings.Contains(sql, "("+m[1]+`."emailVisibility")`) {
+			fail("it reads the email of %s without its visibility", m[1])
+		}
+	}
+}
+
+func fuzzSubject(req *core.RequestInfo) string {
+	if req.Auth == nil {
+		return authz.Guest
+	}
+	return authz.RecordSubject(req.Auth["collectionId"].(string), req.Auth["id"].(string))
 }
 
 // fuzzFilterRequests are the callers filters are compiled for: a guest, a

@@ -71,6 +71,7 @@ func TestFilterSemantics(t *testing.T) {
 	t.Parallel()
 	app, ids := filterFixture(t)
 	guest := &core.RequestInfo{}
+	su := &core.RequestInfo{IsSuperuser: true} // @collection and @request are theirs
 	cases := []struct {
 		filter string
 		want   []string
@@ -105,7 +106,11 @@ func TestFilterSemantics(t *testing.T) {
 		if strings.HasPrefix(c.filter, "posts_via") {
 			collection = "authors"
 		}
-		got, err := listIDs(t, app, collection, c.filter, guest)
+		req := guest
+		if strings.Contains(c.filter, "@collection") || strings.Contains(c.filter, "@request") {
+			req = su
+		}
+		got, err := listIDs(t, app, collection, c.filter, req)
 		if strings.Contains(c.filter, "DROP TABLE") || strings.Contains(c.filter, "created >") {
 			if err == nil {
 				t.Errorf("%s: want a 400, got %v", c.filter, got)
@@ -137,7 +142,7 @@ func TestFilterSemantics(t *testing.T) {
 func TestFilterParamsNeverChangeSQL(t *testing.T) {
 	t.Parallel()
 	app, ids := filterFixture(t)
-	req := &core.RequestInfo{Query: map[string]string{"q": `it's "quoted" -- ; '||'`}, Body: map[string]any{"t": `' OR '1'='1`}}
+	req := &core.RequestInfo{IsSuperuser: true, Query: map[string]string{"q": `it's "quoted" -- ; '||'`}, Body: map[string]any{"t": `' OR '1'='1`}}
 	got, err := listIDs(t, app, "posts", `title = @request.query.q`, req)
 	if err != nil || !slices.Equal(got, []string{ids["p3"]}) {
 		t.Fatalf("query param match: %v %v", got, err)
@@ -145,5 +150,31 @@ func TestFilterParamsNeverChangeSQL(t *testing.T) {
 	got, err = listIDs(t, app, "posts", `title = @request.body.t || title ~ @request.body.t`, req)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("injection through a body value matched %v (%v)", got, err)
+	}
+}
+
+// TestFilterJoinsListEveryKind: the security matrix is generated from
+// FilterJoins and FilterModifiers, so each must describe everything the
+// resolver does.
+func TestFilterJoinsListEveryKind(t *testing.T) {
+	t.Parallel()
+	joins := core.FilterJoins()
+	if len(joins) != core.NumFilterJoinKinds {
+		t.Fatalf("FilterJoins describes %d join kinds, the resolver has %d", len(joins), core.NumFilterJoinKinds)
+	}
+	for i, j := range joins {
+		if j.Kind == "" || j.Step == nil || j.Step("rel", "target") == "" {
+			t.Errorf("join kind %d is not described: %+v", i, j)
+		}
+	}
+	if mods := core.FilterModifiers(); len(mods) == 0 || mods[0] != "" {
+		t.Fatalf("FilterModifiers = %q, want \"\" (none) first", mods)
+	}
+	// A modifier the list does not name is refused.
+	app, _ := filterFixture(t)
+	for _, m := range []string{"upper", "isset", "changed", "x"} {
+		if _, err := listIDs(t, app, "posts", "title:"+m+" = 'x'", &core.RequestInfo{IsSuperuser: true}); core.ErrorCodeOf(err) != core.CodeInvalid {
+			t.Errorf(":%s on a field: %v, want a 400", m, err)
+		}
 	}
 }

@@ -11,33 +11,41 @@ import (
 )
 
 // recordResolver resolves filter identifiers against a collection's table
-// (aliased as alias) and a request.
+// (aliased as alias) and a request, for an API rule or a client's filter
+// (see filterMode).
 type recordResolver struct {
 	app        *App
 	collection *Collection
 	alias      string
 	req        *RequestInfo
-	// old holds the record's stored values for @request.body.x:changed.
-	aliases int
+	mode       filterMode
+	// aliases counts the table aliases made so far, shared with the
+	// resolvers of the listRules joined into a client filter.
+	aliases *int
 }
 
 var pathPartPattern = regexp.MustCompile(`^\w+$`)
 
-func newRecordResolver(app *App, c *Collection, req *RequestInfo) *recordResolver {
+func newRecordResolver(app *App, c *Collection, req *RequestInfo, mode filterMode) *recordResolver {
 	if req == nil {
 		req = &RequestInfo{}
 	}
-	return &recordResolver{app: app, collection: c, alias: quote(c.Name), req: req}
+	return &recordResolver{app: app, collection: c, alias: quote(c.Name), req: req, mode: mode, aliases: new(int)}
 }
 
 func (r *recordResolver) nextAlias() string {
-	r.aliases++
-	return fmt.Sprintf(`"__r%d"`, r.aliases)
+	*r.aliases++
+	return fmt.Sprintf(`"__r%d"`, *r.aliases)
 }
 
 // Resolve implements filter.Resolver.
 func (r *recordResolver) Resolve(ident string) (filter.Value, error) {
 	if rest, ok := strings.CutPrefix(ident, "@collection."); ok {
+		if r.restricted() {
+			// Before the lookup, so that the answer tells nothing of
+			// which collections exist.
+			return filter.Value{}, errFilterRoot("@collection")
+		}
 		// The collection name may carry an alias ("posts:p.title"); the
 		// modifier comes after the field path.
 		name, fieldPath, _ := strings.Cut(rest, ".")
@@ -46,6 +54,8 @@ func (r *recordResolver) Resolve(ident string) (filter.Value, error) {
 	}
 	path, modifier, _ := strings.Cut(ident, ":")
 	switch {
+	case strings.HasPrefix(path, "@request.") && r.restricted():
+		return filter.Value{}, errFilterRoot("@request")
 	case strings.HasPrefix(path, "@request."):
 		return r.request(strings.TrimPrefix(path, "@request."), modifier)
 	case strings.HasPrefix(path, "@"):
@@ -272,7 +282,11 @@ func (r *recordResolver) otherCollection(path, modifier string) (filter.Value, e
 		return filter.Value{}, invalidf("unknown collection %q", name)
 	}
 	alias := r.nextAlias()
-	src := &filter.Multi{From: fmt.Sprintf("FROM %s %s WHERE 1 = 1", quote(c.Name), alias)}
+	cond, args, err := r.enter(joinCollection, c, alias)
+	if err != nil {
+		return filter.Value{}, err
+	}
+	src := restrict(&filter.Multi{From: fmt.Sprintf("FROM %s %s WHERE 1 = 1", quote(c.Name), alias)}, cond, args)
 	return r.fieldPath(c, alias, strings.Split(rest, "."), modifier, src)
 }
 
@@ -283,6 +297,9 @@ func (r *recordResolver) fieldPath(c *Collection, alias string, parts []string, 
 		if !pathPartPattern.MatchString(p) {
 			return filter.Value{}, invalidf("invalid field path %q", strings.Join(parts, "."))
 		}
+	}
+	if !isFieldModifier(modifier) {
+		return filter.Value{}, invalidf("unsupported modifier :%s", modifier)
 	}
 	name := parts[0]
 
@@ -295,7 +312,7 @@ func (r *recordResolver) fieldPath(c *Collection, alias string, parts []string, 
 	if f == nil {
 		return filter.Value{}, invalidf("unknown field %q", name)
 	}
-	if f.Hidden && !r.req.IsSuperuser {
+	if f.Hidden && r.restricted() {
 		return filter.Value{}, invalidf("field %q is hidden", name)
 	}
 	col := alias + "." + quote(f.Name)
@@ -311,13 +328,6 @@ func (r *recordResolver) fieldPath(c *Collection, alias string, parts []string, 
 	}
 
 	v := filter.Value{SQL: col, Type: fieldFilterType(f), NotNull: f.Type != FieldJSON}
-	if c.IsAuth() && f.Name == "email" && !r.req.IsSuperuser {
-		// Hidden emails match nothing, except for their owner.
-		v = filter.Value{
-			SQL:  fmt.Sprintf(`CASE WHEN %s."emailVisibility" OR %s."id" = ? THEN %s END`, alias, alias, col),
-			Args: []any{r.req.authID()}, Type: filter.TypeText,
-		}
-	}
 	switch modifier {
 	case "":
 	case "lower":
@@ -342,6 +352,7 @@ func (r *recordResolver) fieldPath(c *Collection, alias string, parts []string, 
 	default:
 		return filter.Value{}, invalidf("unsupported modifier :%s", modifier)
 	}
+	v.Guard = r.emailGuard(c, alias, f)
 	return r.withSource(v, src)
 }
 
@@ -358,10 +369,15 @@ func (r *recordResolver) relation(c *Collection, alias string, f *Field, rest []
 	if err != nil {
 		return filter.Value{}, invalidf("relation %q points to a missing collection", f.Name)
 	}
+	if r.restricted() && len(rest) == 1 && rest[0] == "id" && modifier == "" {
+		return r.storedIDs(c, alias, f, src)
+	}
 	t := r.nextAlias()
 	col := alias + "." + quote(f.Name)
+	kind := joinRelation
 	var join string // a FROM item and its join condition
 	if f.IsMultiple() {
+		kind = joinMultiRelation
 		el := r.nextAlias()
 		from, value := r.app.dialect.JSONEach(col, el)
 		join = fmt.Sprintf("%s JOIN %s %s ON %s.\"id\" = %s", from, quote(target.Name), t, t, value)
@@ -386,7 +402,11 @@ func (r *recordResolver) relation(c *Collection, alias string, f *Field, rest []
 		}
 		next = &filter.Multi{From: from, Args: src.Args}
 	}
-	return r.fieldPath(target, t, rest, modifier, next)
+	cond, args, err := r.enter(kind, target, t)
+	if err != nil {
+		return filter.Value{}, err
+	}
+	return r.fieldPath(target, t, rest, modifier, restrict(next, cond, args))
 }
 
 // backRelation follows <target>_via_<via>: records of target whose relation
@@ -405,8 +425,10 @@ func (r *recordResolver) backRelation(c *Collection, alias, targetName, via stri
 	}
 	t := r.nextAlias()
 	col := t + "." + quote(f.Name)
+	kind := joinBackRelation
 	var join, cond string
 	if f.IsMultiple() {
+		kind = joinMultiBackRelation
 		el := r.nextAlias()
 		from, value := r.app.dialect.JSONEach(col, el)
 		join = fmt.Sprintf("%s %s, %s", quote(target.Name), t, from)
@@ -421,7 +443,11 @@ func (r *recordResolver) backRelation(c *Collection, alias, targetName, via stri
 	} else {
 		next = &filter.Multi{From: strings.Replace(src.From, " WHERE ", ", "+join+" WHERE ", 1) + " AND " + cond, Args: src.Args}
 	}
-	return r.fieldPath(target, t, rest, modifier, next)
+	ruleSQL, ruleArgs, err := r.enter(kind, target, t)
+	if err != nil {
+		return filter.Value{}, err
+	}
+	return r.fieldPath(target, t, rest, modifier, restrict(next, ruleSQL, ruleArgs))
 }
 
 // jsonPath extracts a key path from a JSON column.

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -50,7 +51,7 @@ func (s *RecordService) ruleCondition(c *Collection, action string, req *Request
 	if strings.TrimSpace(*rule) == "" {
 		return "", nil, nil
 	}
-	sql, args, err := filter.CompileString(*rule, newRecordResolver(s.app, c, req), s.app.dialect)
+	sql, args, err := filter.CompileString(*rule, newRuleResolver(s.app, c, req), s.app.dialect)
 	if err != nil {
 		// A rule that no longer compiles (a field was removed) denies.
 		s.app.logger.Warn("invalid API rule", "collection", c.Name, "action", action, "error", err)
@@ -167,13 +168,9 @@ func (s *RecordService) listQuery(c *Collection, q RecordQuery, req *RequestInfo
 	if err != nil {
 		return nil, err
 	}
-	var filterSQL string
-	var filterArgs []any
-	if strings.TrimSpace(q.Filter) != "" {
-		filterSQL, filterArgs, err = filter.CompileString(q.Filter, newRecordResolver(s.app, c, req), s.app.dialect)
-		if err != nil {
-			return nil, Wrap(err, CodeInvalid, "Something went wrong while processing your request. Invalid filter.")
-		}
+	filterSQL, filterArgs, err := s.clientFilter(c, q.Filter, req)
+	if err != nil {
+		return nil, err
 	}
 	orderBy, err := s.orderBy(c, q.Sort, req)
 	if err != nil {
@@ -186,6 +183,33 @@ func (s *RecordService) listQuery(c *Collection, q RecordQuery, req *RequestInfo
 		lq.count += " WHERE " + lq.where
 	}
 	return lq, nil
+}
+
+// clientFilter compiles a filter that req sends to c (see clientMode): a
+// blank one is no condition; a bad one is a 400, one that names what only
+// superusers may filter by a 403.
+func (s *RecordService) clientFilter(c *Collection, expr string, req *RequestInfo) (string, []any, error) {
+	if strings.TrimSpace(expr) == "" {
+		return "", nil, nil
+	}
+	sql, args, err := filter.CompileString(expr, newClientResolver(s.app, c, req), s.app.dialect)
+	return sql, args, clientFilterError(err, "Something went wrong while processing your request. Invalid filter.")
+}
+
+// clientFilterError is the error a client filter or sort answers with:
+// the resolver's own Error (a 403), a 400 with message for an invalid one,
+// err itself otherwise (a failure of the server).
+func clientFilterError(err error, message string) error {
+	var e *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, filter.ErrInvalid):
+		return Wrap(err, CodeInvalid, message)
+	}
+	return err
 }
 
 // ExplainList returns the database's plan for the page query of a list
@@ -224,14 +248,20 @@ func (s *RecordService) ExplainList(ctx context.Context, c *Collection, q Record
 	return plan.String(), rows.Err()
 }
 
-// orderBy builds ORDER BY from a PocketBase sort string: fields (with
-// relation paths), "-" for descending, @random and @rowid.
+// orderBy builds ORDER BY from a PocketBase sort string: fields, "-" for
+// descending, @random and @rowid. Without one, a table lists in insertion
+// order and a view, which has no row id, in the order of its own query,
+// as in PocketBase.
 func (s *RecordService) orderBy(c *Collection, sort string, req *RequestInfo) (string, error) {
 	if strings.TrimSpace(sort) == "" {
+		if c.IsView() {
+			return "", nil
+		}
 		return " ORDER BY " + s.app.dialect.RowID(quote(c.Name)), nil
 	}
 	var parts []string
-	resolver := newRecordResolver(s.app, c, req)
+	guarded := false
+	resolver := newClientResolver(s.app, c, req)
 	for _, key := range strings.Split(sort, ",") {
 		key = strings.TrimSpace(key)
 		dir := " ASC"
@@ -246,14 +276,26 @@ func (s *RecordService) orderBy(c *Collection, sort string, req *RequestInfo) (s
 			parts = append(parts, "RANDOM()")
 			continue
 		case "@rowid":
-			parts = append(parts, s.app.dialect.RowID(quote(c.Name))+dir)
-			continue
+			if !c.IsView() {
+				parts = append(parts, s.app.dialect.RowID(quote(c.Name))+dir)
+				continue
+			}
 		}
+		invalid := fmt.Sprintf("Something went wrong while processing your request. Invalid sort field %q.", key)
 		v, err := resolver.Resolve(key)
-		if err != nil || v.Multi != nil || len(v.Args) > 0 || strings.HasPrefix(key, "@") {
-			return "", Errorf(CodeInvalid, "Something went wrong while processing your request. Invalid sort field %q.", key)
+		if err != nil {
+			return "", clientFilterError(err, invalid)
 		}
-		parts = append(parts, v.SQL+dir)
+		if v.Multi != nil || len(v.Args) > 0 || len(v.GuardArgs) > 0 || strings.HasPrefix(key, "@") {
+			return "", Errorf(CodeInvalid, "%s", invalid)
+		}
+		guarded = guarded || v.Guard != ""
+		parts = append(parts, sortExpr(v)+dir)
+	}
+	if guarded && !c.IsView() {
+		// Rows whose key the caller may not read tie; insertion order
+		// breaks the tie, so that nothing else they hold shows through.
+		parts = append(parts, s.app.dialect.RowID(quote(c.Name)))
 	}
 	return " ORDER BY " + strings.Join(parts, ", "), nil
 }
@@ -394,7 +436,7 @@ func (s *RecordService) insertChecked(ctx context.Context, rec *Record, req *Req
 // Matches reports whether the record id of c matches the filter expression
 // for req.
 func (s *RecordService) Matches(ctx context.Context, c *Collection, id, expr string, req *RequestInfo) (bool, error) {
-	cond, args, err := filter.CompileString(expr, newRecordResolver(s.app, c, req), s.app.dialect)
+	cond, args, err := filter.CompileString(expr, newRuleResolver(s.app, c, req), s.app.dialect)
 	if err != nil {
 		return false, Wrap(err, CodeInvalid, "Invalid filter.")
 	}

@@ -30,6 +30,13 @@ type Value struct {
 	// Multi, when set, makes the value range over the rows of a correlated
 	// subquery: SQL then refers to columns of Multi.From.
 	Multi *Multi
+	// Guard, when set, is a condition (with its parameters in GuardArgs)
+	// that every comparison of the value must meet as well: a value the
+	// caller may not read, such as a hidden email, then matches nothing,
+	// whatever the operator, the other side or the modifier. A sort by
+	// the value sorts by NULL where the guard fails.
+	Guard     string
+	GuardArgs []any
 }
 
 // Multi is the row source of a value with several values per record,
@@ -187,7 +194,10 @@ func (c *compiler) cmp(e Cmp) (string, []any, error) {
 
 	// Multi-valued sides: "any" needs one row to match, "all" needs every
 	// row to match and at least one row.
-	build := func(l, r Value) (string, []any) { return c.compare(l, e.Op, r) }
+	build := func(l, r Value) (string, []any) {
+		sql, args := c.compare(l, e.Op, r)
+		return guarded(sql, args, l, r)
+	}
 	if r.Multi != nil {
 		inner := build
 		build = func(l, rr Value) (string, []any) {
@@ -211,6 +221,23 @@ func (c *compiler) cmp(e Cmp) (string, []any, error) {
 	all := "(EXISTS (SELECT 1 " + l.Multi.From + ") AND NOT EXISTS (SELECT 1 " + l.Multi.From + " AND (" + cond + ") IS NOT TRUE))"
 	out := append(append(append([]any{}, l.Multi.Args...), l.Multi.Args...), args...)
 	return all, out, nil
+}
+
+// guarded ANDs the guards of the compared values before the comparison
+// sql.
+func guarded(sql string, args []any, vs ...Value) (string, []any) {
+	var conds []string
+	var out []any
+	for _, v := range vs {
+		if v.Guard != "" {
+			conds = append(conds, "("+v.Guard+")")
+			out = append(out, v.GuardArgs...)
+		}
+	}
+	if len(conds) == 0 {
+		return sql, args
+	}
+	return "(" + strings.Join(conds, " AND ") + " AND (" + sql + "))", append(out, args...)
 }
 
 func exists(m *Multi, cond string, args []any) (string, []any) {
@@ -319,7 +346,9 @@ func harmonize(l, r Value, d Dialect) (Value, Value) {
 	return toText(l), toText(r)
 }
 
-func isParam(v Value) bool { return v.SQL == "?" && len(v.Args) == 1 && v.Multi == nil }
+func isParam(v Value) bool {
+	return v.SQL == "?" && len(v.Args) == 1 && v.Multi == nil && v.Guard == ""
+}
 
 // coerce converts a literal to typ the way PocketBase's filters do.
 func coerce(v any, typ Type) (any, bool) {
@@ -360,7 +389,9 @@ func coerce(v any, typ Type) (any, bool) {
 	return nil, false
 }
 
-func isConst(v Value) bool { return isParam(v) || (v.Type == TypeNull && v.Multi == nil) }
+func isConst(v Value) bool {
+	return isParam(v) || (v.Type == TypeNull && v.Multi == nil && v.Guard == "")
+}
 
 func constOf(v Value) any {
 	if v.Type == TypeNull {

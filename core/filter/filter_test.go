@@ -25,6 +25,11 @@ func (fakeResolver) Resolve(id string) (filter.Value, error) {
 		return filter.Value{SQL: `r."name"`, Type: filter.TypeText, NotNull: true, Multi: &filter.Multi{From: `FROM tags r WHERE r."post" = t."id"`}}, nil
 	case "@request.auth.id":
 		return filter.Param("u1"), nil
+	case "email": // readable only where visible
+		return filter.Value{SQL: `t."email"`, Type: filter.TypeText, NotNull: true, Guard: `t."visible" = ?`, GuardArgs: []any{true}}, nil
+	case "tags.email":
+		return filter.Value{SQL: `r."email"`, Type: filter.TypeText, NotNull: true, Guard: `r."visible"`,
+			Multi: &filter.Multi{From: `FROM tags r WHERE r."post" = ?`, Args: []any{"p"}}}, nil
 	}
 	return filter.Value{}, fmt.Errorf("%w: unknown %s", filter.ErrInvalid, id)
 }
@@ -95,6 +100,34 @@ func TestOperators(t *testing.T) {
 		{`@request.auth.id != '' && title = @request.auth.id`, `(1 = 1 AND t."title" = ?)`, []any{"u1"}},
 		{`tags.name ?= 'go'`, `EXISTS (SELECT 1 FROM tags r WHERE r."post" = t."id" AND (r."name" = ?))`, []any{"go"}},
 		{`tags.name = 'go'`, `(EXISTS (SELECT 1 FROM tags r WHERE r."post" = t."id") AND NOT EXISTS (SELECT 1 FROM tags r WHERE r."post" = t."id" AND (r."name" = ?) IS NOT TRUE))`, []any{"go"}},
+	}
+	for _, c := range cases {
+		sql, args := compile(t, c.expr)
+		if sql != c.sql {
+			t.Errorf("%s:\n got %s\nwant %s", c.expr, sql, c.sql)
+		}
+		if fmt.Sprint(args) != fmt.Sprint(c.args) {
+			t.Errorf("%s: args = %#v, want %#v", c.expr, args, c.args)
+		}
+	}
+}
+
+// TestGuard checks that a guarded value matches nothing where its guard
+// fails, whatever the operator: the guard is ANDed before every
+// comparison, inside the subquery of a multi-valued one.
+func TestGuard(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		expr, sql string
+		args      []any
+	}{
+		{`email = 'a'`, `((t."visible" = ?) AND (t."email" = ?))`, []any{true, "a"}},
+		{`email = null`, `((t."visible" = ?) AND ((t."email" IS NULL OR t."email" = '')))`, []any{true}},
+		{`email != 'a'`, `((t."visible" = ?) AND (t."email" != ?))`, []any{true, "a"}},
+		{`'a' !~ email`, `((t."visible" = ?) AND (NOT ? LIKE ('%' || t."email" || '%') ESCAPE '\'))`, []any{true, "a"}},
+		{`email = title`, `((t."visible" = ?) AND (t."email" = t."title"))`, []any{true}},
+		{`tags.email ?= 'a'`, `EXISTS (SELECT 1 FROM tags r WHERE r."post" = ? AND (((r."visible") AND (r."email" = ?))))`, []any{"p", "a"}},
+		{`tags.email != 'a'`, `(EXISTS (SELECT 1 FROM tags r WHERE r."post" = ?) AND NOT EXISTS (SELECT 1 FROM tags r WHERE r."post" = ? AND (((r."visible") AND (r."email" != ?))) IS NOT TRUE))`, []any{"p", "p", "a"}},
 	}
 	for _, c := range cases {
 		sql, args := compile(t, c.expr)
