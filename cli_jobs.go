@@ -166,7 +166,7 @@ func (h *Hatchgrid) withJobs(cmd *cobra.Command, command string, fn func(ctx con
 		if holder.Command != "serve" || holder.Address == "" {
 			return fmt.Errorf("data dir %s is in use by %s; try again when it is done (or listening)", cfg.DataDir, holder)
 		}
-		fmt.Fprintf(h.stderr, "Embedded mode: asking the server running on this data dir (%s).\n", holder)
+		fmt.Fprintf(h.stderr, "Embedded mode: asking the server running on this data dir: %s.\n", holder)
 		return h.withConfiguredApp(ctx, cfg, nil, func(ctx context.Context, app *core.App) error {
 			q, err := newServerQueue(ctx, app, holder.Address)
 			if err != nil {
