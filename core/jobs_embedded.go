@@ -60,10 +60,10 @@ const embeddedTTLTick = 100 * time.Millisecond
 // embeddedTTLShare bounds the share of the time the TTL clock holds the
 // server: each advance lists and sorts every key under miniredis's lock
 // (~60 ms with 100,000 keys), so a large queue advances less often, up to
-// every embeddedTTLMaxTick.
+// every embeddedTTLMaxTick (a unique lock or heartbeat expires that late).
 const (
-	embeddedTTLShare   = 20 // wait at least 20 times what the last advance took
-	embeddedTTLMaxTick = 5 * time.Second
+	embeddedTTLShare   = 10 // wait at least 10 times what the last advance took
+	embeddedTTLMaxTick = time.Second
 )
 
 // startClock advances the server's TTLs until stopClock. miniredis's own

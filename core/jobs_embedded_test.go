@@ -127,7 +127,8 @@ func TestEmbeddedRestoreOf100000Tasks(t *testing.T) {
 	if err != nil || ti.Type != "later" || !strings.Contains(string(ti.Payload), fmt.Sprintf(`"n":%d,`, tasks/2)) {
 		t.Fatalf("task %s after the restore: %+v %v", ids[tasks/2], ti, err)
 	}
-	if took > 20*time.Second {
+	// About a second of CPU; the bound is for a loaded 2-core CI machine.
+	if took > 60*time.Second {
 		t.Fatalf("the restore took %s", took)
 	}
 	if !strings.Contains(log.String(), "restoring the embedded queue") || !strings.Contains(log.String(), "keys=100002") {
