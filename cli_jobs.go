@@ -10,20 +10,28 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/datadir"
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 )
 
-// jobsCommand lists, retries and purges queued jobs. It opens the queue
-// without starting workers, as every command but serve does. With Redis it
-// works on the live queue; in embedded mode the queue belongs to the
-// serving process, so ls shows it as last saved to the data dir, retry
-// sends a copy of the task through the outbox (the server dispatches it)
-// and purge is refused.
+// jobsHelp says where each jobs command acts, for --help.
+const jobsHelp = `Where the commands act:
+  - With Redis (HG_REDIS_URL): on the live queue in Redis.
+  - Embedded mode, beside a running server on the data dir: through that
+    server's jobs API (its address is in <data_dir>/hatchgrid.lock), with a
+    short-lived token of the oldest superuser minted from the database.
+  - Embedded mode, no server running: on the queue saved in the data dir;
+    the command holds the data dir's lock meanwhile (a server started then
+    waits for nothing: it refuses to start), and retry and purge save
+    their change for the next server.`
+
+// jobsCommand lists, retries and purges queued jobs.
 func (h *Hatchgrid) jobsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "List, retry or purge background jobs",
+		Long:  "List, retry or purge background jobs.\n\n" + jobsHelp,
 	}
 	cmd.AddCommand(h.jobsLsCommand(), h.jobsRetryCommand(), h.jobsPurgeCommand())
 	return cmd
@@ -34,6 +42,7 @@ func (h *Hatchgrid) jobsLsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List jobs by queue and state (default: every queue and state)",
+		Long:  "List jobs by queue and state (default: every queue and state).\n\n" + jobsHelp,
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			states := apis.JobTaskStates
@@ -43,24 +52,26 @@ func (h *Hatchgrid) jobsLsCommand() *cobra.Command {
 				}
 				states = []string{state}
 			}
-			return h.withJobs(cmd, func(ctx context.Context, app *core.App, insp *asynq.Inspector) error {
-				queues, err := jobQueues(insp, queue)
+			return h.withJobs(cmd, "jobs ls", func(ctx context.Context, q jobsQueue) error {
+				queues, err := jobQueues(q, queue)
 				if err != nil {
 					return err
 				}
-				if app.Jobs().Mode() == core.JobsModeEmbedded {
-					fmt.Fprintln(h.stderr, "Embedded mode: the queue as last saved to the data dir by the server.")
-				}
 				w := tabwriter.NewWriter(h.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "QUEUE\tSTATE\tID\tTYPE\tRETRIED\tLAST ERROR")
-				for _, q := range queues {
+				for _, name := range queues {
 					for _, s := range states {
-						tasks, _, err := apis.ListJobTasks(insp, q, s, 1, core.MaxPerPage)
-						if err != nil {
-							return err
-						}
-						for _, t := range tasks {
-							fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", q, s, t.ID, t.Type, t.Retried, t.MaxRetry, oneLine(t.LastErr))
+						for page := 1; ; page++ {
+							tasks, total, err := q.list(ctx, name, s, page)
+							if err != nil {
+								return err
+							}
+							for _, t := range tasks {
+								fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", name, s, t.ID, t.Type, t.Retried, t.MaxRetry, oneLine(t.LastError))
+							}
+							if len(tasks) == 0 || page*core.MaxPerPage >= total {
+								break
+							}
 						}
 					}
 				}
@@ -78,19 +89,17 @@ func (h *Hatchgrid) jobsRetryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retry ID --queue QUEUE",
 		Short: "Run a scheduled, retrying or archived job now",
+		Long:  "Run a scheduled, retrying or archived job now.\n\n" + jobsHelp,
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if queue == "" {
 				return usageError{errors.New("--queue is required")}
 			}
-			return h.withJobs(cmd, func(ctx context.Context, app *core.App, insp *asynq.Inspector) error {
-				if _, err := jobQueues(insp, queue); err != nil {
+			return h.withJobs(cmd, "jobs retry", func(ctx context.Context, q jobsQueue) error {
+				if _, err := jobQueues(q, queue); err != nil {
 					return err
 				}
-				if app.Jobs().Mode() == core.JobsModeEmbedded {
-					return h.retryEmbedded(ctx, app, insp, queue, a[0])
-				}
-				if err := insp.RunTask(queue, a[0]); err != nil {
+				if err := q.run(ctx, queue, a[0]); err != nil {
 					return taskError(err, a[0])
 				}
 				fmt.Fprintf(h.stdout, "Queued job %s to run now.\n", a[0])
@@ -102,51 +111,26 @@ func (h *Hatchgrid) jobsRetryCommand() *cobra.Command {
 	return cmd
 }
 
-// retryEmbedded enqueues a copy of the task through the outbox, the only
-// way a process without workers hands work to an embedded-mode server.
-func (h *Hatchgrid) retryEmbedded(ctx context.Context, app *core.App, insp *asynq.Inspector, queue, id string) error {
-	t, err := insp.GetTaskInfo(queue, id)
-	if err != nil {
-		return taskError(err, id)
-	}
-	newID, err := app.Jobs().Enqueue(ctx, t.Type, t.Payload, asynq.Queue(queue), asynq.MaxRetry(t.MaxRetry))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(h.stdout, "Embedded mode: queued a copy of job %s as %s; the server runs it (job %s stays in its %s list).\n",
-		id, newID, id, t.State)
-	return nil
-}
-
 func (h *Hatchgrid) jobsPurgeCommand() *cobra.Command {
 	var queue, state string
-	purgeable := []string{"pending", "scheduled", "retry", "archived", "completed"}
 	cmd := &cobra.Command{
 		Use:   "purge --queue QUEUE --state STATE",
-		Short: "Delete every job of a queue in a state (" + strings.Join(purgeable, ", ") + ")",
+		Short: "Delete every job of a queue in a state (" + strings.Join(core.PurgeableStates, ", ") + ")",
+		Long:  "Delete every job of a queue in a state (" + strings.Join(core.PurgeableStates, ", ") + ").\n\n" + jobsHelp,
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if queue == "" {
 				return usageError{errors.New("--queue is required")}
 			}
-			if !slices.Contains(purgeable, state) {
-				return usageError{fmt.Errorf("--state must be one of %s, got %q", strings.Join(purgeable, ", "), state)}
+			if !slices.Contains(core.PurgeableStates, state) {
+				return usageError{fmt.Errorf("--state must be one of %s, got %q", strings.Join(core.PurgeableStates, ", "), state)}
 			}
-			return h.withJobs(cmd, func(ctx context.Context, app *core.App, insp *asynq.Inspector) error {
-				if _, err := jobQueues(insp, queue); err != nil {
+			return h.withJobs(cmd, "jobs purge", func(ctx context.Context, q jobsQueue) error {
+				if _, err := jobQueues(q, queue); err != nil {
 					return err
 				}
-				if app.Jobs().Mode() == core.JobsModeEmbedded {
-					return errors.New("embedded mode: the queue belongs to the serving process and would not keep the change; " +
-						"delete jobs through the jobs API (/api/hg/jobs) or set HG_REDIS_URL")
-				}
-				purge := map[string]func(string) (int, error){
-					"pending": insp.DeleteAllPendingTasks, "scheduled": insp.DeleteAllScheduledTasks,
-					"retry": insp.DeleteAllRetryTasks, "archived": insp.DeleteAllArchivedTasks,
-					"completed": insp.DeleteAllCompletedTasks,
-				}[state]
-				n, err := purge(queue)
-				if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+				n, err := q.purge(ctx, queue, state)
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(h.stdout, "Deleted %d %s jobs from queue %s.\n", n, state, queue)
@@ -155,25 +139,56 @@ func (h *Hatchgrid) jobsPurgeCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&queue, "queue", "", "the queue (required)")
-	cmd.Flags().StringVar(&state, "state", "", "the state (required): "+strings.Join(purgeable, ", "))
+	cmd.Flags().StringVar(&state, "state", "", "the state (required): "+strings.Join(core.PurgeableStates, ", "))
 	return cmd
 }
 
-// withJobs runs fn on a bootstrapped App's queue; the App starts no
-// workers.
-func (h *Hatchgrid) withJobs(cmd *cobra.Command, fn func(ctx context.Context, app *core.App, insp *asynq.Inspector) error) error {
-	return h.withApp(cmd, func(ctx context.Context, app *core.App) error {
-		insp := app.Jobs().Inspector()
-		if insp == nil {
-			return errors.New("the job queue is not open")
+// withJobs runs fn on the queue the command acts on (see jobsHelp).
+func (h *Hatchgrid) withJobs(cmd *cobra.Command, command string, fn func(ctx context.Context, q jobsQueue) error) error {
+	cfg, err := h.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if cfg.Redis.URL != "" {
+		return h.withConfiguredApp(ctx, cfg, nil, func(ctx context.Context, app *core.App) error {
+			return fn(ctx, inspectorQueue{app})
+		})
+	}
+	holder, held, err := datadir.Current(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if held {
+		if holder.Command != "serve" || holder.Address == "" {
+			return fmt.Errorf("data dir %s is in use by %s; try again when it is done (or listening)", cfg.DataDir, holder)
 		}
-		return fn(ctx, app, insp)
+		fmt.Fprintf(h.stderr, "Embedded mode: asking the server running on this data dir: %s.\n", holder)
+		return h.withConfiguredApp(ctx, cfg, nil, func(ctx context.Context, app *core.App) error {
+			q, err := newServerQueue(ctx, app, holder.Address)
+			if err != nil {
+				return err
+			}
+			return fn(ctx, q)
+		})
+	}
+	lock, err := datadir.Acquire(cfg.DataDir, command)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	fmt.Fprintln(h.stderr, "Embedded mode, no server running: the queue as saved in the data dir.")
+	return h.withConfiguredApp(ctx, cfg, []core.Option{core.WithEmbeddedQueueOwner()}, func(ctx context.Context, app *core.App) error {
+		return fn(ctx, inspectorQueue{app})
 	})
 }
 
 // jobQueues returns [only] if it names a queue, every queue if it is empty.
-func jobQueues(insp *asynq.Inspector, only string) ([]string, error) {
-	names, err := apis.JobQueueNames(insp)
+func jobQueues(q jobsQueue, only string) ([]string, error) {
+	names, err := q.queues()
 	if err != nil || only == "" {
 		return names, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
+	"github.com/hatchgrid/hatchgrid/core/datadir"
 )
 
 // flakyServer is a serving App on the CLI's data dir and database with
@@ -17,6 +18,7 @@ import (
 // succeed is set.
 type flakyServer struct {
 	app     *core.App
+	lock    *datadir.Lock
 	succeed atomic.Bool
 	runs    atomic.Int32
 }
@@ -28,7 +30,12 @@ func startFlakyServer(t *testing.T, c *cli, dir string) *flakyServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &flakyServer{app: core.New(cfg, core.WithLogger(discardLogger()))}
+	// As serve: the data dir's lock, then the owner of its queue.
+	lock, err := datadir.Acquire(dir, "serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &flakyServer{app: core.New(cfg, core.WithLogger(discardLogger()), core.WithEmbeddedQueueOwner()), lock: lock}
 	s.app.Jobs().Register("flaky", func(ctx context.Context, job *core.Job) error {
 		s.runs.Add(1)
 		if s.succeed.Load() {
@@ -46,7 +53,10 @@ func startFlakyServer(t *testing.T, c *cli, dir string) *flakyServer {
 	return s
 }
 
-func (s *flakyServer) stop() { s.app.Shutdown(context.Background()) }
+func (s *flakyServer) stop() {
+	s.app.Shutdown(context.Background())
+	s.lock.Release()
+}
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -73,21 +83,24 @@ func (s *flakyServer) enqueueArchived(t *testing.T) string {
 	return id
 }
 
+// TestJobsCommandsEmbedded runs the jobs commands with no server running:
+// they take the data dir's lock and work on the saved queue, and what
+// retry and purge change is there for the next server.
 func TestJobsCommandsEmbedded(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	dir := t.TempDir()
 
 	srv := startFlakyServer(t, c, dir)
-	id := srv.enqueueArchived(t)
+	retried, purged := srv.enqueueArchived(t), srv.enqueueArchived(t)
 	srv.stop() // saves the queue to the data dir
 
 	code, out, errOut := c.run("jobs", "ls", "--state", "archived", "--dir", dir)
-	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "flaky") || !strings.Contains(out, "boom") ||
-		!strings.Contains(errOut, "Embedded mode") {
+	if code != 0 || !strings.Contains(out, retried) || !strings.Contains(out, purged) || !strings.Contains(out, "flaky") ||
+		!strings.Contains(out, "boom") || !strings.Contains(errOut, "no server running") {
 		t.Fatalf("ls: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ := c.run("jobs", "ls", "--queue", "critical", "--dir", dir); code != 0 || strings.Contains(out, id) {
+	if code, out, _ := c.run("jobs", "ls", "--queue", "critical", "--dir", dir); code != 0 || strings.Contains(out, retried) {
 		t.Fatalf("ls critical: %d %q", code, out)
 	}
 	if code, _, errOut := c.run("jobs", "ls", "--queue", "nope", "--dir", dir); code != 1 || !strings.Contains(errOut, `no queue "nope"`) {
@@ -99,22 +112,30 @@ func TestJobsCommandsEmbedded(t *testing.T) {
 	if code, _, errOut := c.run("jobs", "retry", "nope", "--queue", "low", "--dir", dir); code != 1 || !strings.Contains(errOut, "no job nope") {
 		t.Fatalf("retry unknown: %d %q", code, errOut)
 	}
-	if code, _, _ := c.run("jobs", "retry", id, "--dir", dir); code != 2 {
+	if code, _, _ := c.run("jobs", "retry", retried, "--dir", dir); code != 2 {
 		t.Fatalf("retry without --queue: exit %d, want 2", code)
 	}
-	code, out, errOut = c.run("jobs", "retry", id, "--queue", "low", "--dir", dir)
-	if code != 0 || !strings.Contains(out, "queued a copy of job "+id) {
+	code, out, errOut = c.run("jobs", "retry", retried, "--queue", "low", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "Queued job "+retried+" to run now.") {
 		t.Fatalf("retry: %d %q %q", code, out, errOut)
 	}
-	if code, _, errOut := c.run("jobs", "purge", "--queue", "low", "--state", "archived", "--dir", dir); code != 1 || !strings.Contains(errOut, "embedded mode") {
-		t.Fatalf("purge in embedded mode: %d %q", code, errOut)
+	code, out, errOut = c.run("jobs", "purge", "--queue", "low", "--state", "archived", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "Deleted 1 archived jobs from queue low.") {
+		t.Fatalf("purge: %d %q %q", code, out, errOut)
 	}
 
-	// The next server dispatches the copy from the outbox and runs it.
+	// The next server runs the retried job; the purged one is gone.
 	srv = startFlakyServer(t, c, dir)
 	defer srv.stop()
 	srv.succeed.Store(true)
 	waitFor(t, "the retried job to run", func() bool { return srv.runs.Load() == 1 })
+	if _, err := srv.app.Jobs().Inspector().GetTaskInfo(core.QueueLow, purged); err == nil {
+		t.Fatal("the purged job is back")
+	}
+	// Beside a server that does not listen (yet), the commands say so.
+	if code, _, errOut := c.run("jobs", "ls", "--dir", dir); code != 1 || !strings.Contains(errOut, "in use by pid") {
+		t.Fatalf("ls beside a server that does not listen: %d %q", code, errOut)
+	}
 }
 
 func TestJobsCommandsRedis(t *testing.T) {

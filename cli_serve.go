@@ -10,6 +10,7 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/datadir"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +41,12 @@ func (h *Hatchgrid) serve(parent context.Context, cfg *core.Config) error {
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	app := h.newApp(cfg)
+	lock, err := datadir.Acquire(cfg.DataDir, "serve")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	app := h.newServerApp(cfg)
 	defer func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 		defer cancel()
@@ -55,8 +61,13 @@ func (h *Hatchgrid) serve(parent context.Context, cfg *core.Config) error {
 		return err
 	}
 
-	err := apis.Serve(ctx, app, apis.ServeOptions{
-		OnListen: func(addr net.Addr) { h.printBanner(ctx, app, addr) },
+	err = apis.Serve(ctx, app, apis.ServeOptions{
+		OnListen: func(addr net.Addr) {
+			if err := lock.SetAddress(addr.String()); err != nil {
+				app.Logger().Warn("could not record the address in the data dir lock", "error", err.Error())
+			}
+			h.printBanner(ctx, app, addr)
+		},
 	})
 	if err != nil {
 		return err
@@ -76,9 +87,8 @@ func (h *Hatchgrid) printBanner(ctx context.Context, app *core.App, addr net.Add
 	if jobs.Mode == core.JobsModeRedis {
 		fmt.Fprintf(h.stdout, "└─ Jobs:      Redis, %d workers\n", jobs.Concurrency)
 	} else {
-		fmt.Fprintf(h.stdout, "└─ Jobs:      embedded, %d workers (no Redis: the queue is saved to the data dir every %s;\n",
-			jobs.Concurrency, app.Config().Jobs.SnapshotInterval)
-		fmt.Fprintf(h.stdout, "              a crash can lose up to that much queue state; set HG_REDIS_URL in production)\n")
+		fmt.Fprintf(h.stdout, "└─ Jobs:      embedded, %d workers (no Redis: each job is journaled to the data dir before it is\n", jobs.Concurrency)
+		fmt.Fprintf(h.stdout, "              acknowledged and survives a crash or power cut; set HG_REDIS_URL to run several instances)\n")
 	}
 
 	n, err := app.Superusers().Count(ctx)

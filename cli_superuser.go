@@ -3,6 +3,7 @@ package hatchgrid
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/spf13/cobra"
@@ -84,6 +85,17 @@ func (h *Hatchgrid) withOpenApp(cmd *cobra.Command, open func(*core.App, context
 	app := h.newApp(cfg)
 	defer app.Shutdown(context.Background())
 	if err := open(app, ctx); err != nil {
+		return err
+	}
+	return fn(ctx, app)
+}
+
+// withConfiguredApp bootstraps an App of cfg with the program's options
+// and extra, runs fn and shuts the App down.
+func (h *Hatchgrid) withConfiguredApp(ctx context.Context, cfg *core.Config, extra []core.Option, fn func(ctx context.Context, app *core.App) error) error {
+	app := core.New(cfg, append(slices.Clone(h.appOptions), extra...)...)
+	defer app.Shutdown(context.Background())
+	if err := app.Bootstrap(ctx); err != nil {
 		return err
 	}
 	return fn(ctx, app)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/spf13/cobra"
@@ -139,8 +140,17 @@ func (h *Hatchgrid) loadConfig(cmd *cobra.Command) (*core.Config, error) {
 	})
 }
 
+// newApp builds the App of a command other than serve: in embedded mode
+// it never opens the job queue (that is the serving process's), and its
+// jobs go to the outbox.
 func (h *Hatchgrid) newApp(cfg *core.Config) *core.App {
 	return core.New(cfg, h.appOptions...)
+}
+
+// newServerApp builds serve's App, the owner of the data dir's embedded
+// job queue: call it only while holding the data dir's lock.
+func (h *Hatchgrid) newServerApp(cfg *core.Config) *core.App {
+	return core.New(cfg, append(slices.Clone(h.appOptions), core.WithEmbeddedQueueOwner())...)
 }
 
 func (h *Hatchgrid) versionCommand() *cobra.Command {

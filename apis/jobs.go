@@ -28,6 +28,7 @@ func registerJobRoutes(g *echo.Group, app *core.App) {
 	j.POST("/queues/:queue/tasks/:id/run", h.runTask)
 	j.POST("/queues/:queue/tasks/:id/archive", h.archiveTask)
 	j.DELETE("/queues/:queue/tasks/:id", h.deleteTask)
+	j.DELETE("/queues/:queue/tasks", h.purgeTasks)
 	j.POST("/queues/:queue/pause", h.pause)
 	j.POST("/queues/:queue/resume", h.resume)
 }
@@ -279,11 +280,35 @@ func (h jobHandlers) runTask(c echo.Context) error {
 }
 
 func (h jobHandlers) archiveTask(c echo.Context) error {
-	return h.taskAction(c, (*asynq.Inspector).ArchiveTask)
+	return h.taskAction(c, func(_ *asynq.Inspector, queue, id string) error {
+		return h.app.Jobs().ArchiveTask(c.Request().Context(), queue, id)
+	})
 }
 
 func (h jobHandlers) deleteTask(c echo.Context) error {
-	return h.taskAction(c, (*asynq.Inspector).DeleteTask)
+	return h.taskAction(c, func(_ *asynq.Inspector, queue, id string) error {
+		return h.app.Jobs().DeleteTask(c.Request().Context(), queue, id)
+	})
+}
+
+// purgeTasks deletes every task of the queue in ?state= (pending,
+// scheduled, retry, archived or completed) and answers how many.
+func (h jobHandlers) purgeTasks(c echo.Context) error {
+	_, queue, err := h.queueParam(c)
+	if err != nil {
+		return err
+	}
+	state := c.QueryParam("state")
+	if !slices.Contains(core.PurgeableStates, state) {
+		return core.Invalid("Invalid task state.", map[string]core.FieldError{"state": {
+			Code: "validation_in_invalid", Message: "Must be one of pending, scheduled, retry, archived, completed.",
+		}})
+	}
+	n, err := h.app.Jobs().PurgeTasks(c.Request().Context(), queue, state)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int{"deleted": n})
 }
 
 func (h jobHandlers) pause(c echo.Context) error {

@@ -90,7 +90,9 @@ type JobsConfig struct {
 	// not dispatched right after their commit.
 	OutboxInterval time.Duration `koanf:"outbox_interval"`
 	// SnapshotInterval is how often embedded mode saves its queue to the
-	// data dir; a crash loses at most this much queue state.
+	// data dir and compacts its journal. Enqueued, finished and deleted
+	// jobs are journaled at once; other state changed since the last save
+	// (retry counts, results) is what a crash loses.
 	SnapshotInterval time.Duration `koanf:"snapshot_interval"`
 }
 

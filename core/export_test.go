@@ -1,6 +1,10 @@
 package core
 
 import (
+	"context"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hatchgrid/hatchgrid/core/dialect"
 	"github.com/hatchgrid/hatchgrid/core/filter"
 )
@@ -21,3 +25,24 @@ func RecordFilterResolver(app *App, d dialect.Dialect, c *Collection, req *Reque
 // NumFilterJoinKinds is the number of the resolver's join kinds, which
 // FilterJoins must all describe.
 const NumFilterJoinKinds = int(numJoinKinds)
+
+// JournalSyncs returns how many fsyncs app's embedded queue journal has
+// done (0 without one). Tests only.
+func JournalSyncs(app *App) uint64 {
+	if e := app.jobs.embedded; e != nil && e.journal != nil {
+		return e.journal.Syncs()
+	}
+	return 0
+}
+
+// WriteQueueSnapshot saves m's keys to path as embedded mode's snapshot,
+// for tests that build a queue faster than Enqueue can. Tests only.
+func WriteQueueSnapshot(m *miniredis.Miniredis, path string, now time.Time) error {
+	return writeSnapshot(path, copyKeys(m.DB(0)), 0, now)
+}
+
+// SaveEmbeddedQueue saves app's embedded queue now and returns how long
+// the queue was paused for it. Tests only.
+func SaveEmbeddedQueue(app *App) (time.Duration, error) {
+	return app.jobs.saveEmbeddedTimed(context.Background())
+}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/core/jobjournal"
 	"github.com/hatchgrid/hatchgrid/core/security"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -128,33 +129,12 @@ type JobService struct {
 
 	workers *jobWorkers // nil until StartWorkers
 
-	// inFlight holds the outbox rows this process dispatched into the
-	// embedded queue and has not seen finish (see keepOutboxRows).
-	inFlight sync.Map
+	// owner is set by WithEmbeddedQueueOwner.
+	owner bool
 
 	// queueDown is set while Redis is known unreachable (see
 	// pushAfterCommit); the relay clears it once Redis answers again.
 	queueDown atomic.Bool
-}
-
-// keepOutboxRows reports whether outbox rows stay until their job
-// finishes. The embedded queue reaches disk only with each snapshot, so a
-// crash can lose what was dispatched since: keeping the row lets the next
-// start dispatch it again (its TaskID makes a copy that survived a
-// harmless conflict). A Redis queue is durable, so rows go on dispatch.
-func (s *JobService) keepOutboxRows() bool {
-	return !s.inline && s.Mode() == JobsModeEmbedded
-}
-
-// finishOutboxRow forgets the outbox row of a finished job, if it had one.
-func (s *JobService) finishOutboxRow(ctx context.Context, id string) {
-	if id == "" || !s.keepOutboxRows() {
-		return
-	}
-	s.inFlight.Delete(id)
-	if err := s.app.DB(withoutTx(ctx)).Where(`"id" = ?`, id).Delete(&outboxRow{}).Error; err != nil {
-		s.app.logger.WarnContext(ctx, "jobs: delete finished outbox row", "component", "jobs", "id", id, "error", err)
-	}
 }
 
 // WithInlineJobs makes Enqueue and EnqueueTx run the handler at once in
@@ -217,11 +197,14 @@ func (s *JobService) Inspector() *asynq.Inspector { return s.inspector }
 // ProcessAt, MaxRetry, Timeout, Unique, TaskID, Retention, ...) override
 // the type's defaults. It returns the task id.
 //
-// Enqueue is not tied to any transaction: a job enqueued inside one runs
-// even if it rolls back. Use EnqueueTx for work caused by a database
-// change. In an embedded-mode App that runs no workers (a CLI command
-// beside a running server) the job goes to the outbox (in ctx's
-// transaction, if any), which the serving process dispatches.
+// When Enqueue returns without error the job is durable: in Redis mode
+// Redis has it; in embedded mode its record is fsync'd to the queue's
+// journal in the data dir, so it survives kill -9 and a power cut (see
+// docs/jobs.md). Enqueue is not tied to any transaction: a job enqueued
+// inside one runs even if it rolls back. Use EnqueueTx for work caused by
+// a database change. In an embedded-mode App that runs no workers (a CLI
+// command, beside a running server or not) the job goes to the outbox (in
+// ctx's transaction, if any), which the serving process dispatches.
 func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts ...asynq.Option) (string, error) {
 	data, err := encodePayload(payload)
 	if err != nil {
@@ -230,7 +213,7 @@ func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts 
 	if s.inline {
 		return s.runInline(ctx, typ, data, opts)
 	}
-	if s.client == nil {
+	if s.mode == "" {
 		return "", errors.New("jobs: the app is not bootstrapped")
 	}
 	if !s.dispatches() {
@@ -249,6 +232,9 @@ func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts 
 
 func (s *JobService) enqueue(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
 	all := append(s.lookup(typ).options(), opts...)
+	if s.embedded != nil {
+		return s.enqueueJournaled(ctx, typ, data, all)
+	}
 	info, err := s.client.EnqueueContext(ctx, asynq.NewTask(typ, data), all...)
 	if err != nil {
 		return "", fmt.Errorf("enqueue %s: %w", typ, err)
@@ -298,9 +284,11 @@ func (s *JobService) process(ctx context.Context, t *asynq.Task) error {
 	job.Retried, _ = asynq.GetRetryCount(ctx)
 	job.MaxRetry, _ = asynq.GetMaxRetry(ctx)
 	err := s.run(ctx, job)
-	if err == nil || job.Retried >= job.MaxRetry || errors.Is(err, asynq.SkipRetry) {
-		// Done for good (completed, or archived after its last try).
-		s.finishOutboxRow(context.WithoutCancel(ctx), job.ID)
+	switch {
+	case err == nil:
+		s.journalEnd(ctx, jobjournal.Done, job.Queue, job.ID)
+	case job.Retried >= job.MaxRetry || errors.Is(err, asynq.SkipRetry):
+		s.journalEnd(ctx, jobjournal.Archive, job.Queue, job.ID)
 	}
 	return err
 }

@@ -4,110 +4,41 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 )
 
-// embeddedRedis is embedded mode's in-process Redis: miniredis, reached
-// through net.Pipe connections (no port is opened), its state saved to the
-// data dir.
-type embeddedRedis struct {
-	srv      *miniredis.Miniredis
-	snapshot string // <data_dir>/jobs.snapshot
-	mu       sync.Mutex
-	saved    time.Time
-	stop     chan struct{} // closed to stop the TTL clock
-	stopped  chan struct{} // closed when the TTL clock has stopped
-}
-
-// embeddedTTLTick is how often the embedded server's key TTLs (unique
-// locks, server heartbeats, cron markers) advance with the wall clock: a
-// key expires at most this late.
-const embeddedTTLTick = 100 * time.Millisecond
-
-// startClock advances the server's TTLs every embeddedTTLTick until
-// stopClock. miniredis's own ClockTTL does this on every command instead,
-// and each advance lists and sorts every key: with a few thousand queued
-// tasks that was ~65% of embedded mode's CPU (BenchmarkJobsThroughput).
-func (e *embeddedRedis) startClock() {
-	e.stop, e.stopped = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(e.stopped)
-		t := time.NewTicker(embeddedTTLTick)
-		defer t.Stop()
-		last := time.Now()
-		for {
-			select {
-			case <-e.stop:
-				return
-			case now := <-t.C:
-				if d := now.Sub(last); d > 0 {
-					e.srv.FastForward(d)
-					last = now
-				}
-			}
-		}
-	}()
-}
-
-func (e *embeddedRedis) stopClock() {
-	if e.stop != nil {
-		close(e.stop)
-		<-e.stopped
-		e.stop = nil
-	}
-}
-
 // openJobs connects the queue (Redis, or the embedded server with its
-// snapshot restored) and builds the client and inspector. Bootstrap calls
-// it after the migrations; workers start with StartWorkers.
+// snapshot and journal restored when this App owns it) and builds the
+// client and inspector. Bootstrap calls it after the migrations; workers
+// start with StartWorkers.
 func (s *JobService) openJobs(ctx context.Context) error {
 	s.mode = s.Mode()
-	if s.mode == JobsModeRedis {
+	switch {
+	case s.mode == JobsModeRedis:
 		// Shared with App.Redis; Asynq does not close clients it is given.
 		s.rdb = s.app.redis
-	} else {
-		m := miniredis.NewMiniRedis()
-		path := filepath.Join(s.app.cfg.DataDir, "jobs.snapshot")
-		s.embedded = &embeddedRedis{srv: m, snapshot: path}
-		// TTLs (unique locks, server heartbeats) run on the wall clock;
-		// without it they would never expire.
-		s.embedded.startClock()
-		s.rdb = redis.NewClient(&redis.Options{
-			Addr:     "embedded",
-			Protocol: 2,
-			Dialer: func(context.Context, string, string) (net.Conn, error) {
-				return m.Dial()
-			},
-			DisableIdentity: true,
-			PoolSize:        4 * runtime.GOMAXPROCS(0),
-			// net.Pipe has no kernel buffer: a write waits for miniredis to
-			// read it, which it always does promptly.
-			ReadTimeout:  -1,
-			WriteTimeout: -1,
-		})
-		n, err := s.embedded.restore(ctx, s.rdb, s.app.Now())
-		if err != nil {
-			_ = s.rdb.Close()
-			s.embedded.stopClock()
-			m.Close()
-			s.rdb, s.embedded = nil, nil
-			return fmt.Errorf("restore %s: %w", path, err)
-		}
-		if n > 0 {
-			s.app.logger.Info("jobs: restored the embedded queue", "component", "jobs", "keys", n)
-		}
+		s.openClients()
+	case s.owner:
+		return s.openEmbedded(ctx)
 	}
+	return nil
+}
+
+func (s *JobService) openClients() {
 	s.client = asynq.NewClientFromRedisClient(s.rdb)
 	s.inspector = asynq.NewInspectorFromRedisClient(s.rdb)
-	return nil
+}
+
+func (s *JobService) closeClients() {
+	if s.client != nil {
+		_ = s.client.Close()
+		_ = s.inspector.Close()
+	}
+	s.client, s.inspector = nil, nil
 }
 
 // StartWorkers starts this instance's job workers, the cron scheduler and
@@ -117,8 +48,11 @@ func (s *JobService) openJobs(ctx context.Context) error {
 // jobs.snapshot_interval and on Shutdown. Calling it twice is an error.
 func (a *App) StartWorkers(ctx context.Context) error {
 	s := a.jobs
-	if !a.bootstrapped || s.client == nil {
+	if !a.bootstrapped {
 		return fmt.Errorf("jobs: start workers: the app is not bootstrapped")
+	}
+	if s.client == nil {
+		return fmt.Errorf("jobs: start workers: in embedded mode only the App that owns the data dir's queue runs it (core.WithEmbeddedQueueOwner)")
 	}
 	if s.workers != nil {
 		return fmt.Errorf("jobs: workers already started")
@@ -204,27 +138,27 @@ func (s *JobService) closeJobs(ctx context.Context) {
 		if w.server != nil {
 			w.server.Shutdown()
 		}
-		if s.embedded != nil {
-			s.saveSnapshot(ctx)
-		}
-	}
-	if s.client != nil {
-		_ = s.client.Close()
-		_ = s.inspector.Close()
 	}
 	if s.embedded != nil {
-		_ = s.rdb.Close()
-		s.embedded.stopClock()
-		s.embedded.srv.Close()
+		s.saveSnapshot(ctx)
+		s.closeEmbedded()
+		return
 	}
-	s.client, s.inspector, s.rdb, s.embedded = nil, nil, nil, nil
+	s.closeClients()
+	s.rdb = nil
 }
 
 func (s *JobService) saveSnapshot(ctx context.Context) {
-	if err := s.embedded.save(ctx, s.rdb, s.app.Now()); err != nil {
+	if err := s.saveEmbedded(ctx); err != nil {
 		s.app.logger.ErrorContext(ctx, "jobs: save the embedded queue", "component", "jobs", "error", err)
 	}
 }
+
+// EmbeddedDurability says in words what embedded mode keeps, for the
+// health report, the dashboard and the serve banner.
+const EmbeddedDurability = "every acknowledged job is journaled (fsync'd) to the data dir before Enqueue returns: " +
+	"jobs survive kill -9 and power loss; retry counts and other state since the last save may not " +
+	"(set HG_REDIS_URL to run several instances)"
 
 // JobsStatus describes this instance's job system, for health and the
 // dashboard.
@@ -245,11 +179,14 @@ func (s *JobService) Status() JobsStatus {
 	if w := s.workers; w != nil {
 		st.Workers, st.Concurrency = true, w.concurrency
 	}
-	if st.Mode == JobsModeRedis {
+	switch {
+	case st.Mode == JobsModeRedis:
 		st.Durability = "jobs are kept in Redis"
-	} else {
-		st.Durability = fmt.Sprintf("embedded queue saved to the data dir every %s and on shutdown; "+
-			"a crash can lose up to %[1]s of queue state (set HG_REDIS_URL in production)", s.app.cfg.Jobs.SnapshotInterval)
+	case s.embedded == nil:
+		st.Durability = "embedded queue run by the process that serves the data dir; " +
+			"jobs enqueued here wait in the outbox for it"
+	default:
+		st.Durability = EmbeddedDurability
 		if e := s.embedded; e != nil {
 			e.mu.Lock()
 			if !e.saved.IsZero() {
@@ -264,6 +201,9 @@ func (s *JobService) Status() JobsStatus {
 
 // ping checks the queue's Redis.
 func (s *JobService) ping(ctx context.Context) error {
+	if s.mode == JobsModeEmbedded && !s.owner {
+		return nil // the queue is the serving process's
+	}
 	if s.rdb == nil {
 		return fmt.Errorf("not open")
 	}

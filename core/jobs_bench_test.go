@@ -8,6 +8,7 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
+	"github.com/hibiken/asynq"
 )
 
 // BenchmarkJobsThroughput enqueues b.N no-op jobs and waits until the
@@ -56,4 +57,43 @@ func benchJobs(b *testing.B, opts ...coretest.Option) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
+}
+
+// BenchmarkEnqueue measures what Enqueue costs its caller in embedded mode
+// (to a queue no worker serves, so the queue only grows): one caller at a
+// time ("serial", each waiting for its own fsync) and 32 at once
+// ("parallel", sharing fsyncs). It reports fsyncs per enqueue where the
+// queue journals.
+//
+//	go test ./core -run '^$' -bench Enqueue -benchtime 2000x
+func BenchmarkEnqueue(b *testing.B) {
+	for _, mode := range []string{"serial", "parallel"} {
+		b.Run(mode, func(b *testing.B) {
+			app := coretest.NewApp(b, coretest.WithJobWorkers())
+			ctx := context.Background()
+			payload := []byte(`{"to":"someone@example.com","subject":"hello"}`)
+			enqueue := func() {
+				if _, err := app.Jobs().Enqueue(ctx, "bench.noop", payload, asynq.Queue("unserved")); err != nil {
+					b.Error(err)
+				}
+			}
+			syncs := core.JournalSyncs(app)
+			b.ReportAllocs()
+			b.ResetTimer()
+			if mode == "serial" {
+				for range b.N {
+					enqueue()
+				}
+			} else {
+				b.SetParallelism(32)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						enqueue()
+					}
+				})
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(core.JournalSyncs(app)-syncs)/float64(b.N), "fsyncs/op")
+		})
+	}
 }

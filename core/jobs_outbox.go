@@ -150,7 +150,16 @@ func (s *JobService) pingQueue(ctx context.Context) error {
 }
 
 func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
-	var oo outboxOptions
+	oo, id := s.parseOptions(opts)
+	if id != "" {
+		return oo, errors.New("jobs: EnqueueTx sets the task id itself (the outbox row id)")
+	}
+	return oo, nil
+}
+
+// parseOptions reads Asynq options into the form the outbox and the
+// journal keep, and returns the TaskID option's id, if any.
+func (s *JobService) parseOptions(opts []asynq.Option) (oo outboxOptions, taskID string) {
 	for _, o := range opts {
 		switch v := o.Value().(type) {
 		case string:
@@ -160,7 +169,7 @@ func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
 			case asynq.GroupOpt:
 				oo.Group = v
 			case asynq.TaskIDOpt:
-				return oo, errors.New("jobs: EnqueueTx sets the task id itself (the outbox row id)")
+				taskID = v
 			}
 		case int:
 			oo.MaxRetry = &v
@@ -185,10 +194,11 @@ func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
 			}
 		}
 	}
-	return oo, nil
+	return oo, taskID
 }
 
-func (oo outboxOptions) asynq() []asynq.Option {
+// options returns the Asynq options oo keeps.
+func (oo outboxOptions) options() []asynq.Option {
 	var opts []asynq.Option
 	if oo.Queue != "" {
 		opts = append(opts, asynq.Queue(oo.Queue))
@@ -211,11 +221,20 @@ func (oo outboxOptions) asynq() []asynq.Option {
 	if oo.ProcessAt != nil {
 		opts = append(opts, asynq.ProcessAt(*oo.ProcessAt))
 	}
-	retention := outboxRetention
 	if oo.Retention != nil {
-		retention = *oo.Retention
+		opts = append(opts, asynq.Retention(*oo.Retention))
 	}
-	return append(opts, asynq.Retention(retention))
+	return opts
+}
+
+// asynq returns the options a dispatch of the row uses: oo's, with
+// outboxRetention unless oo sets a retention.
+func (oo outboxOptions) asynq() []asynq.Option {
+	opts := oo.options()
+	if oo.Retention == nil {
+		opts = append(opts, asynq.Retention(outboxRetention))
+	}
+	return opts
 }
 
 // dispatchRow moves one row into the queue and deletes it. A TaskID
@@ -244,10 +263,6 @@ func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow, timeout ti
 			Updates(map[string]any{"attempts": row.Attempts + 1, "lastError": err.Error()})
 		return err
 	}
-	if s.keepOutboxRows() {
-		s.inFlight.Store(row.ID, struct{}{})
-		return nil
-	}
 	return s.app.DB(withoutTx(ctx)).Where(`"id" = ?`, row.ID).Delete(&outboxRow{}).Error
 }
 
@@ -263,9 +278,6 @@ func (s *JobService) dispatchOutbox(ctx context.Context) error {
 			return nil
 		}
 		for _, row := range rows {
-			if _, inFlight := s.inFlight.Load(row.ID); inFlight {
-				continue // dispatched by this process, waiting to finish
-			}
 			if err := s.dispatchRow(ctx, row, 0); err != nil {
 				return err
 			}

@@ -89,7 +89,10 @@ func TestRedisClusterRunsEachJobOnce(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d jobs", total), func() bool { return count("t_seen") == total })
+	// A handler counts its run after its insert: wait for both.
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d jobs", total), func() bool {
+		return count("t_seen") == total && ran[0].Load()+ran[1].Load() == total
+	})
 	if failures.Load() != 0 {
 		t.Fatalf("%d runs failed (a job ran twice?)", failures.Load())
 	}

@@ -1,46 +1,41 @@
 package core
 
 import (
-	"context"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/alicebob/miniredis/v2"
 )
 
-// snapshotScript reads every key of the embedded server with its type,
-// remaining TTL and contents in one EVAL, so the snapshot is atomic: no
-// command runs between its reads. Asynq uses strings, hashes, lists, sets
-// and sorted sets; other types are skipped.
-const snapshotScript = `
-local out = {}
-for _, k in ipairs(redis.call('KEYS', '*')) do
-  local t = redis.call('TYPE', k)
-  if type(t) == 'table' then t = t['ok'] end
-  local v = nil
-  if t == 'string' then v = {redis.call('GET', k)}
-  elseif t == 'hash' then v = redis.call('HGETALL', k)
-  elseif t == 'list' then v = redis.call('LRANGE', k, 0, -1)
-  elseif t == 'set' then v = redis.call('SMEMBERS', k)
-  elseif t == 'zset' then v = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')
-  end
-  if v then table.insert(out, {k, t, redis.call('PTTL', k), v}) end
-end
-return out`
+// snapshotVersion is the format embedded mode writes to
+// <data_dir>/jobs.snapshot: a JSON header line (snapshotHeader), then one
+// JSON line per key (snapshotKey), so that neither a save nor a restore
+// holds the whole file in memory twice, and a restore can say how far it
+// is. Version 1, one JSON object with every key, is still read.
+const snapshotVersion = 2
 
-// snapshotFile is the JSON of <data_dir>/jobs.snapshot. Keys and values are
-// bytes (base64 in JSON): task messages are binary.
-type snapshotFile struct {
-	Version int           `json:"version"`
-	SavedAt time.Time     `json:"savedAt"`
-	Keys    []snapshotKey `json:"keys"`
+// snapshotHeader is the first line of a snapshot.
+type snapshotHeader struct {
+	Version int       `json:"version"`
+	SavedAt time.Time `json:"savedAt"`
+	// Keys is how many key lines follow.
+	Keys int `json:"keys"`
+	// JournalSeq is the last journal record whose effect the snapshot
+	// holds: a restore replays the records after it.
+	JournalSeq uint64 `json:"journalSeq"`
 }
 
+// snapshotKey is one key. Keys and values are bytes (base64 in JSON):
+// task messages are binary.
 type snapshotKey struct {
 	Key  []byte `json:"k"`
 	Type string `json:"t"`
@@ -51,124 +46,219 @@ type snapshotKey struct {
 	Values [][]byte `json:"v"`
 }
 
-// save writes the whole embedded queue to the snapshot file: first to a
-// temporary file, synced, then renamed over the old one, so a crash while
-// saving leaves the previous snapshot intact.
-func (e *embeddedRedis) save(ctx context.Context, rdb redis.UniversalClient, now time.Time) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	raw, err := rdb.Eval(ctx, snapshotScript, nil).Slice()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read keys: %w", err)
-	}
-	f := snapshotFile{Version: 1, SavedAt: now, Keys: make([]snapshotKey, 0, len(raw))}
-	for _, item := range raw {
-		parts, ok := item.([]any)
-		if !ok || len(parts) != 4 {
-			return fmt.Errorf("unexpected snapshot entry %T", item)
-		}
-		k := snapshotKey{Key: []byte(fmt.Sprint(parts[0])), Type: fmt.Sprint(parts[1])}
-		if ttl, ok := parts[2].(int64); ok && ttl > 0 {
-			at := now.Add(time.Duration(ttl) * time.Millisecond)
-			k.ExpiresAt = &at
-		}
-		vals, _ := parts[3].([]any)
-		for _, v := range vals {
-			k.Values = append(k.Values, []byte(fmt.Sprint(v)))
-		}
-		f.Keys = append(f.Keys, k)
-	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(e.snapshot, data); err != nil {
-		return err
-	}
-	e.saved = now
-	return nil
+// memKey is a key as copied out of miniredis while the queue is paused:
+// strings share miniredis's memory (Go strings are immutable), so the
+// copy costs little; encoding waits until the queue runs again.
+type memKey struct {
+	key, typ string
+	ttl      time.Duration
+	vals     []string
 }
 
-// restore loads the snapshot file, if any, into the empty embedded server;
-// keys whose TTL ran out while the process was down are dropped. It
-// returns how many keys it loaded.
-func (e *embeddedRedis) restore(ctx context.Context, rdb redis.UniversalClient, now time.Time) (int, error) {
-	data, err := os.ReadFile(e.snapshot)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	var f snapshotFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return 0, fmt.Errorf("corrupt snapshot: %w", err)
-	}
-	if f.Version != 1 {
-		return 0, fmt.Errorf("snapshot version %d is not supported", f.Version)
-	}
-	n := 0
-	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range f.Keys {
-			if k.ExpiresAt != nil && !k.ExpiresAt.After(now) {
-				continue
+// copyKeys copies every key of db. The caller pauses every writer first.
+func copyKeys(db *miniredis.RedisDB) []memKey {
+	keys := db.Keys()
+	out := make([]memKey, 0, len(keys))
+	for _, key := range keys {
+		k := memKey{key: key, typ: db.Type(key), ttl: db.TTL(key)}
+		switch k.typ {
+		case "string":
+			v, _ := db.Get(key)
+			k.vals = []string{v}
+		case "hash":
+			fields, _ := db.HKeys(key)
+			k.vals = make([]string, 0, 2*len(fields))
+			for _, f := range fields {
+				k.vals = append(k.vals, f, db.HGet(key, f))
 			}
-			if err := restoreKey(ctx, p, k); err != nil {
+		case "list":
+			l, _ := db.List(key)
+			k.vals = slices.Clone(l)
+		case "set":
+			k.vals, _ = db.Members(key)
+		case "zset":
+			ss, _ := db.SortedSet(key)
+			k.vals = make([]string, 0, 2*len(ss))
+			for m, score := range ss {
+				k.vals = append(k.vals, m, strconv.FormatFloat(score, 'g', -1, 64))
+			}
+		default:
+			continue // Asynq uses none of the other types
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// writeSnapshot writes keys to path atomically: a synced temporary file
+// renamed over the old one, so a crash while saving leaves the previous
+// snapshot intact.
+func writeSnapshot(path string, keys []memKey, journalSeq uint64, now time.Time) error {
+	return writeFileAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		if err := enc.Encode(snapshotHeader{Version: snapshotVersion, SavedAt: now, Keys: len(keys), JournalSeq: journalSeq}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			sk := snapshotKey{Key: []byte(k.key), Type: k.typ, Values: make([][]byte, len(k.vals))}
+			if k.ttl > 0 {
+				at := now.Add(k.ttl)
+				sk.ExpiresAt = &at
+			}
+			for i, v := range k.vals {
+				sk.Values[i] = []byte(v)
+			}
+			if err := enc.Encode(sk); err != nil {
 				return err
 			}
-			if k.ExpiresAt != nil {
-				p.PExpire(ctx, string(k.Key), k.ExpiresAt.Sub(now))
-			}
-			n++
 		}
 		return nil
 	})
-	return n, err
 }
 
-func restoreKey(ctx context.Context, p redis.Pipeliner, k snapshotKey) error {
+// snapshotReader reads a snapshot file key by key.
+type snapshotReader struct {
+	header snapshotHeader
+	dec    *json.Decoder
+	legacy []snapshotKey // version 1's keys, all read at once
+}
+
+func openSnapshot(r io.Reader) (*snapshotReader, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<20))
+	var first map[string]json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		return nil, fmt.Errorf("corrupt snapshot: %w", err)
+	}
+	sr := &snapshotReader{dec: dec}
+	if err := json.Unmarshal(first["version"], &sr.header.Version); err != nil {
+		return nil, fmt.Errorf("corrupt snapshot: no version")
+	}
+	_ = json.Unmarshal(first["savedAt"], &sr.header.SavedAt)
+	switch sr.header.Version {
+	case 1:
+		if err := json.Unmarshal(first["keys"], &sr.legacy); err != nil {
+			return nil, fmt.Errorf("corrupt snapshot: %w", err)
+		}
+		sr.header.Keys = len(sr.legacy)
+	case snapshotVersion:
+		_ = json.Unmarshal(first["keys"], &sr.header.Keys)
+		_ = json.Unmarshal(first["journalSeq"], &sr.header.JournalSeq)
+	default:
+		return nil, fmt.Errorf("snapshot version %d is not supported", sr.header.Version)
+	}
+	return sr, nil
+}
+
+// next returns the next key, or io.EOF after the last.
+func (sr *snapshotReader) next() (snapshotKey, error) {
+	var k snapshotKey
+	if sr.header.Version == 1 {
+		if len(sr.legacy) == 0 {
+			return k, io.EOF
+		}
+		k, sr.legacy = sr.legacy[0], sr.legacy[1:]
+		return k, nil
+	}
+	err := sr.dec.Decode(&k)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("corrupt snapshot: %w", err)
+	}
+	return k, err
+}
+
+// loadKey writes one snapshot key into db through miniredis's direct API
+// (no connection, no protocol). It reports false for a key whose TTL ran
+// out while the process was down.
+func loadKey(db *miniredis.RedisDB, k snapshotKey, now time.Time) (bool, error) {
+	if (k.ExpiresAt != nil && !k.ExpiresAt.After(now)) || len(k.Values) == 0 {
+		return false, nil
+	}
 	key := string(k.Key)
-	vals := make([]any, len(k.Values))
+	vals := make([]string, len(k.Values))
 	for i, v := range k.Values {
 		vals[i] = string(v)
 	}
-	if len(vals) == 0 {
-		return nil
-	}
 	switch k.Type {
 	case "string":
-		p.Set(ctx, key, vals[0], 0)
-	case "hash":
-		p.HSet(ctx, key, vals...)
-	case "list":
-		p.RPush(ctx, key, vals...)
-	case "set":
-		p.SAdd(ctx, key, vals...)
-	case "zset":
-		members := make([]redis.Z, 0, len(vals)/2)
-		for i := 0; i+1 < len(k.Values); i += 2 {
-			score, err := strconv.ParseFloat(string(k.Values[i+1]), 64)
-			if err != nil {
-				return fmt.Errorf("key %s: bad score %q", key, k.Values[i+1])
-			}
-			members = append(members, redis.Z{Member: string(k.Values[i]), Score: score})
+		if err := db.Set(key, vals[0]); err != nil {
+			return false, err
 		}
-		p.ZAdd(ctx, key, members...)
+	case "hash":
+		if len(vals)%2 != 0 {
+			return false, fmt.Errorf("key %s: odd hash", key)
+		}
+		db.HSet(key, vals...)
+	case "list":
+		if _, err := db.Push(key, vals...); err != nil {
+			return false, err
+		}
+	case "set":
+		if _, err := db.SetAdd(key, vals...); err != nil {
+			return false, err
+		}
+	case "zset":
+		for i := 0; i+1 < len(vals); i += 2 {
+			score, err := strconv.ParseFloat(vals[i+1], 64)
+			if err != nil {
+				return false, fmt.Errorf("key %s: bad score %q", key, vals[i+1])
+			}
+			if _, err := db.ZAdd(key, score, vals[i]); err != nil {
+				return false, err
+			}
+		}
 	default:
-		return fmt.Errorf("key %s: unsupported type %q", key, k.Type)
+		return false, fmt.Errorf("key %s: unsupported type %q", key, k.Type)
 	}
-	return nil
+	if k.ExpiresAt != nil {
+		db.SetTTL(key, k.ExpiresAt.Sub(now))
+	}
+	return true, nil
 }
 
-// writeFileAtomic replaces path with data through a synced temporary file
-// and a rename.
-func writeFileAtomic(path string, data []byte) error {
+// requeueActive puts the tasks a snapshot has as running back at the head
+// of their queue's pending list, as Asynq does on a clean shutdown: they
+// were running when the queue was saved, and only this process runs the
+// data dir's queue, so nothing runs them now. Without this they would wait
+// for Asynq's lease recovery (a minute or more) and count a failure.
+func requeueActive(db *miniredis.RedisDB, activeKeys []string) int {
+	n := 0
+	for _, active := range activeKeys {
+		prefix := strings.TrimSuffix(active, "active") // "asynq:{q}:"
+		ids, _ := db.List(active)
+		ids = slices.Clone(ids)
+		for _, id := range ids {
+			_, _ = db.ZRem(prefix+"lease", id)
+			_, _ = db.Push(prefix+"pending", id)
+			if db.Exists(prefix + "t:" + id) {
+				db.HSet(prefix+"t:"+id, "state", "pending")
+			}
+			n++
+		}
+		db.Del(active)
+	}
+	return n
+}
+
+// isActiveList reports whether key is an Asynq queue's list of running
+// tasks ("asynq:{<queue>}:active").
+func isActiveList(key string) bool {
+	return strings.HasPrefix(key, "asynq:{") && strings.HasSuffix(key, "}:active")
+}
+
+// writeFileAtomic replaces path with what write writes, through a synced
+// temporary file and a rename.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(w); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		tmp.Close()
 		return err
 	}

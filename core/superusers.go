@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // SuperuserService manages the records of _superusers, the auth collection
@@ -116,4 +117,23 @@ func (s *SuperuserService) Delete(ctx context.Context, email string) error {
 		return err
 	}
 	return s.app.Records().Delete(ctx, c, rec.ID(), system)
+}
+
+// NewLocalToken returns a non-refreshable auth token of the oldest
+// superuser, valid for ttl: for a CLI command to act through the API of
+// the server running on the same data dir and database (whoever can read
+// the database can sign such tokens anyway).
+func (s *SuperuserService) NewLocalToken(ctx context.Context, ttl time.Duration) (string, error) {
+	c, err := s.collection()
+	if err != nil {
+		return "", err
+	}
+	recs, err := s.app.Records().query(ctx, c, `1 = 1`, nil, ` ORDER BY "created", "id" LIMIT 1`)
+	if err != nil {
+		return "", err
+	}
+	if len(recs) == 0 {
+		return "", Errorf(CodeNotFound, "No superuser exists yet: create one with `hatchgrid superuser upsert EMAIL PASSWORD`.")
+	}
+	return s.app.Auth().NewStaticAuthToken(recs[0], ttl)
 }

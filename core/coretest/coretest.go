@@ -130,7 +130,9 @@ func NewApp(t testing.TB, opts ...Option) *core.App {
 	if os.Getenv("HG_TEST_VERBOSE") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	base := []core.Option{core.WithLogger(logger)}
+	// Every test App owns its (private) data dir's embedded queue, as
+	// `serve` does: tests see the queue, whatever their job mode.
+	base := []core.Option{core.WithLogger(logger), core.WithEmbeddedQueueOwner()}
 	if !s.realMailer {
 		// Before the test's own options, so that its WithMailer wins.
 		base = append(base, core.WithMailer(core.SenderMailer{Sender: mailer.NewMailbox()}))

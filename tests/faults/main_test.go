@@ -117,8 +117,14 @@ func freePort(t *testing.T) int {
 // at warn unless env says otherwise) and waits until /api/health answers.
 func startServer(t *testing.T, dir string, env []string) *server {
 	t.Helper()
+	return startBinary(t, binary, dir, env)
+}
+
+// startBinary is startServer with another binary built on hatchgrid.
+func startBinary(t *testing.T, bin, dir string, env []string) *server {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(binary, "serve", "--dir", dir, "--http", addr)
+	cmd := exec.Command(bin, "serve", "--dir", dir, "--http", addr)
 	cmd.Env = append(append(os.Environ(), "HG_LOG_LEVEL=warn"), env...)
 	s := &server{cmd: cmd, url: "http://" + addr, addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
