@@ -233,6 +233,7 @@ func (a *App) open(ctx context.Context) error {
 		ConnMaxLifetime:  a.cfg.Database.ConnMaxLifetime,
 		StatementTimeout: a.cfg.Database.StatementTimeout,
 		BusyTimeout:      a.cfg.Database.BusyTimeout,
+		ViewRole:         a.cfg.Database.ViewRole,
 		GORM:             &gorm.Config{Logger: a.gormLogger(), SkipDefaultTransaction: true},
 	}
 	if a.data, err = d.Open(dsn, opts); err != nil {
