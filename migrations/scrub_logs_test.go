@@ -33,7 +33,7 @@ func TestScrubLogSecretsMigration(t *testing.T) {
 	}
 	var m migrations.Migration
 	for _, x := range migrations.All() {
-		if x.Name == "20261127120000_scrub_log_secrets" {
+		if x.Name == "20261127120000_scrub_logs" {
 			m = x
 		}
 	}

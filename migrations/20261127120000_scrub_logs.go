@@ -13,7 +13,7 @@ import (
 // admin:logs, which must not yield a superuser's file token.
 func scrubLogSecrets() Migration {
 	return Migration{
-		Name:   "20261127120000_scrub_log_secrets",
+		Name:   "20261127120000_scrub_logs",
 		Target: Logs,
 		Up: func(tx *Tx) error {
 			type row struct {
