@@ -64,6 +64,7 @@ type App struct {
 	hooks
 
 	extraAdminResources []string // added by plugins (AddAdminResource)
+	superuserOnly       []string // added by plugins (AddSuperuserOnlyResource)
 
 	pluginsRegistered bool
 	bootstrapped      bool
