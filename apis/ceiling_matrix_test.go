@@ -7,8 +7,6 @@ import (
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
-	"github.com/hatchgrid/hatchgrid/plugins/audit"
-	"github.com/hatchgrid/hatchgrid/plugins/backups"
 )
 
 // TestAdminCeilingMatrix is the admin-ceiling matrix: each admin resource
@@ -18,7 +16,7 @@ import (
 // refused: no combination short of superuser reaches superuser.
 func TestAdminCeilingMatrix(t *testing.T) {
 	t.Parallel()
-	probe := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(&audit.Plugin{}, &backups.Plugin{Restart: func() error { return nil }})))
+	probe := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(ceilingPlugins()...)))
 	type row struct {
 		name   string
 		grants []authz.Policy

@@ -18,6 +18,7 @@ import (
 	"github.com/hatchgrid/hatchgrid/core/mailer"
 	"github.com/hatchgrid/hatchgrid/plugins/audit"
 	"github.com/hatchgrid/hatchgrid/plugins/backups"
+	"github.com/hatchgrid/hatchgrid/plugins/webhooks"
 )
 
 // The admin-ceiling tests (docs/security.md, "The ceiling"): a staff
@@ -51,7 +52,7 @@ func systemCtx() context.Context { return core.WithActor(context.Background(), c
 func newCeiling(t *testing.T, grants ...authz.Policy) *ceiling {
 	t.Helper()
 	app := coretest.NewApp(t, coretest.WithConfig(fastJobs), coretest.WithJobWorkers(),
-		coretest.WithAppOptions(core.WithPlugins(&audit.Plugin{}, &backups.Plugin{Restart: func() error { return nil }})))
+		coretest.WithAppOptions(core.WithPlugins(ceilingPlugins()...)))
 	c := &ceiling{env: newEnv(t, app), box: coretest.Mailbox(t, app)}
 	c.staff = account(t, app, core.StaffCollectionName, "staff@example.com")
 	c.staffToken = tokenOf(t, app, c.staff)
@@ -98,6 +99,12 @@ func newCeiling(t *testing.T, grants ...authz.Policy) *ceiling {
 		}
 	}
 	return c
+}
+
+// ceilingPlugins are the plugins the ceiling tests run with: those that
+// add admin resources or superuser-only routes.
+func ceilingPlugins() []core.Plugin {
+	return []core.Plugin{&audit.Plugin{}, &backups.Plugin{Restart: func() error { return nil }}, &webhooks.Plugin{}}
 }
 
 // as sends a request as the staff account ("staff"), a guest ("") or a
@@ -163,6 +170,7 @@ var escalations = []escalation{
 	{"schema: view whose source is changed later", tryViewRepointed},
 	{"schema: view calling system functions", tryViewSystemFunctions},
 	{"schema: token secrets in collection JSON", tryCollectionSecrets},
+	{"schema: a rule testing _superusers' hidden fields", tryRuleOracle},
 	{"settings: redirect SMTP, S3, backups or the app URL", trySettingsRedirect},
 	{"settings: read stored secrets", trySettingsSecrets},
 	{"policies: grant oneself more", tryPolicySelfGrant},
@@ -170,6 +178,7 @@ var escalations = []escalation{
 	{"audit: secrets in the audit log", tryAuditSecrets},
 	{"backups: list, create or download", tryBackups},
 	{"superusers: impersonate or create one", trySuperuserRecords},
+	{"webhooks: create one or read its secret", tryWebhooks},
 }
 
 func escalationNamed(t *testing.T, name string) escalation {
