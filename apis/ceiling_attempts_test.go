@@ -476,3 +476,27 @@ func tryWebhooks(t *testing.T, c *ceiling) string {
 	}
 	return strings.Join(got, "; ")
 }
+
+// tryIndexFunctions adds partial indexes whose condition calls system
+// functions: the one place besides views where a collection's definition
+// carries SQL.
+func tryIndexFunctions(t *testing.T, c *ceiling) string {
+	conds := []string{`load_extension('x') IS NULL`, `sqlite_version() <> ''`, `length(title) >= 0 AND id IN (SELECT id FROM _superusers)`}
+	if coretest.Dialect() == "postgres" {
+		conds = []string{`pg_read_file('/etc/hostname') <> ''`, `length(query_to_xml('table _superusers', true, false, '')::text) > 0`, `current_setting('data_directory') <> ''`}
+	}
+	var got []string
+	for i, cond := range conds {
+		index := fmt.Sprintf("CREATE INDEX idx_leak%d ON posts (title) WHERE %s", i, cond)
+		rec := c.as("staff", "PATCH", "/api/collections/posts", `{"indexes":[`+strconvQuote(index)+`]}`)
+		if ok(rec) {
+			got = append(got, "created "+index)
+			var in core.CollectionInput
+			mustJSON(t, `{"indexes":[]}`, &in)
+			if _, err := c.app.Collections().Update(systemCtx(), "posts", &in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return strings.Join(got, "; ")
+}

@@ -171,6 +171,7 @@ var escalations = []escalation{
 	{"schema: view calling system functions", tryViewSystemFunctions},
 	{"schema: token secrets in collection JSON", tryCollectionSecrets},
 	{"schema: a rule testing _superusers' hidden fields", tryRuleOracle},
+	{"schema: an index condition calling system functions", tryIndexFunctions},
 	{"settings: redirect SMTP, S3, backups or the app URL", trySettingsRedirect},
 	{"settings: read stored secrets", trySettingsSecrets},
 	{"policies: grant oneself more", tryPolicySelfGrant},
