@@ -3,6 +3,7 @@ package hatchgrid_test
 import (
 	"context"
 	"errors"
+	"net/mail"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,12 +94,25 @@ func TestJobsCommandsEmbedded(t *testing.T) {
 
 	srv := startFlakyServer(t, c, dir)
 	retried, purged := srv.enqueueArchived(t), srv.enqueueArchived(t)
+	// A delivered mail (here: SMTP is off, so it completes unsent) leaves
+	// no completed copy in the saved queue (docs/security.md).
+	msg := &core.MailMessage{To: []mail.Address{{Address: "reset@example.com"}}, Subject: "Reset", HTML: "<a href='x/RESET-TOKEN'>x</a>"}
+	if err := srv.app.Mailer().Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mail job to finish", func() bool {
+		info, err := srv.app.Jobs().Inspector().GetQueueInfo(core.QueueCritical)
+		return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0 && info.Processed > 0
+	})
 	srv.stop() // saves the queue to the data dir
 
 	code, out, errOut := c.run("jobs", "ls", "--state", "archived", "--dir", dir)
 	if code != 0 || !strings.Contains(out, retried) || !strings.Contains(out, purged) || !strings.Contains(out, "flaky") ||
-		!strings.Contains(out, "boom") || !strings.Contains(errOut, "no server running") {
+		!strings.Contains(out, "boom") || !strings.Contains(errOut, "no server running") || strings.Contains(out, `"n"`) {
 		t.Fatalf("ls: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := c.run("jobs", "ls", "--dir", dir); code != 0 || strings.Contains(out, "mail.send") || strings.Contains(out, "RESET-TOKEN") {
+		t.Fatalf("ls shows a delivered mail: %d %q", code, out)
 	}
 	if code, out, _ := c.run("jobs", "ls", "--queue", "critical", "--dir", dir); code != 0 || strings.Contains(out, retried) {
 		t.Fatalf("ls critical: %d %q", code, out)

@@ -153,8 +153,11 @@ func TestStaffWithoutSchemaAccess(t *testing.T) {
 			body: `{"listRule":null}`, wantStatus: 200, wantContent: []string{`"listRule":null`}},
 		{name: "grant policies to support", method: "POST", path: "/api/hg/policies", token: "superuser",
 			body: `{"subject":"role:support","resource":"admin:policies","action":"*"}`, wantStatus: 200},
-		{name: "staff manages policies", method: "POST", path: "/api/hg/policies", token: tokenOf(t, e.app, staff),
-			body: `{"subject":"role:support","resource":"admin:logs","action":"read"}`, wantStatus: 200},
-		{name: "and reads logs", path: "/api/logs", token: tokenOf(t, e.app, staff), wantStatus: 200},
+		{name: "staff manages policies within its rights", method: "POST", path: "/api/hg/policies", token: tokenOf(t, e.app, staff),
+			body: `{"subject":"role:readers","resource":"admin:schema","action":"read"}`, wantStatus: 200},
+		{name: "but grants nothing it lacks", method: "POST", path: "/api/hg/policies", token: tokenOf(t, e.app, staff),
+			body: `{"subject":"role:support","resource":"admin:logs","action":"read"}`, wantStatus: 403,
+			wantContent: []string{"You can only grant, deny or remove what you are allowed yourself (admin:logs read)."}},
+		{name: "so reads no logs", path: "/api/logs", token: tokenOf(t, e.app, staff), wantStatus: 403},
 	})
 }

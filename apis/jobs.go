@@ -55,11 +55,14 @@ type jobQueueDay struct {
 	Failed    int    `json:"failed"`
 }
 
-// jobTask is one task as the API shows it.
+// jobTask is one task as the API shows it. Payload is null and
+// PayloadHidden set for a caller who is not a superuser, unless the job's
+// type opted in to showing it (core.JobShowPayload).
 type jobTask struct {
 	ID            string          `json:"id"`
 	Type          string          `json:"type"`
 	Payload       json.RawMessage `json:"payload"`
+	PayloadHidden bool            `json:"payloadHidden,omitempty"`
 	Queue         string          `json:"queue"`
 	State         string          `json:"state"`
 	Retried       int             `json:"retried"`
@@ -195,8 +198,9 @@ func (h jobHandlers) tasks(c echo.Context) error {
 	}
 	res := core.ListResult[jobTask]{Page: p.Page, PerPage: p.PerPage, TotalItems: total, Items: make([]jobTask, 0, len(infos))}
 	res.TotalPages = (total + p.PerPage - 1) / p.PerPage
+	superuser := core.ActorFrom(c.Request().Context()).IsSuperuser()
 	for _, ti := range infos {
-		res.Items = append(res.Items, toJobTask(ti))
+		res.Items = append(res.Items, toJobTask(ti, superuser || h.app.Jobs().ShowsPayload(ti.Type)))
 	}
 	return c.JSON(http.StatusOK, res)
 }
@@ -233,7 +237,7 @@ func ListJobTasks(insp *asynq.Inspector, queue, state string, page, perPage int)
 	return tasks, total, err
 }
 
-func toJobTask(ti *asynq.TaskInfo) jobTask {
+func toJobTask(ti *asynq.TaskInfo, showPayload bool) jobTask {
 	t := jobTask{
 		ID: ti.ID, Type: ti.Type, Queue: ti.Queue, State: ti.State.String(),
 		Retried: ti.Retried, MaxRetry: ti.MaxRetry, LastError: ti.LastErr,
@@ -241,6 +245,8 @@ func toJobTask(ti *asynq.TaskInfo) jobTask {
 		CompletedAt: timeOrNil(ti.CompletedAt),
 	}
 	switch {
+	case !showPayload:
+		t.Payload, t.PayloadHidden = json.RawMessage("null"), true
 	case len(ti.Payload) == 0:
 		t.Payload = json.RawMessage("null")
 	case json.Valid(ti.Payload):

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hibiken/asynq"
 )
@@ -164,5 +165,34 @@ func TestJobsAPIStaff(t *testing.T) {
 		{name: "staff reads queues", path: "/api/hg/jobs/queues", token: token, wantStatus: 200, wantContent: []string{`"name":"low"`}},
 		{name: "staff reads status", path: "/api/hg/jobs/status", token: token, wantStatus: 200, wantContent: []string{`"workers":false`}},
 		{name: "staff may not pause", method: "POST", path: "/api/hg/jobs/queues/low/pause", token: token, wantStatus: 403},
+	})
+}
+
+// TestJobsAPIPayloadsHiddenFromStaff: a holder of admin:jobs read sees the
+// payload only of job types that opted in (core.JobShowPayload); a
+// superuser sees every payload.
+func TestJobsAPIPayloadsHiddenFromStaff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, coretest.NewApp(t, coretest.WithConfig(fastJobs), coretest.WithJobWorkers()))
+	e.app.Jobs().Register("secretive", func(context.Context, *core.Job) error { return nil })
+	e.app.Jobs().Register("open", func(context.Context, *core.Job) error { return nil }, core.JobShowPayload())
+	ctx := context.Background()
+	for _, typ := range []string{"secretive", "open", "unregistered"} {
+		if _, err := e.app.Jobs().Enqueue(ctx, typ, map[string]any{"value": typ + "-payload"}, asynq.ProcessIn(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCollection(t, e.app, `{"name":"users","type":"auth","fields":[]}`)
+	user := account(t, e.app, "users", "staff@example.com")
+	if _, err := e.app.Authz().AddPolicy(ctx, authz.Policy{Subject: authz.RecordSubject(user.Collection().ID, user.ID()), Resource: authz.AdminJobs, Action: "read"}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/hg/jobs/queues/default/tasks?state=scheduled"
+	e.run(t, []scenario{
+		{name: "staff", path: path, token: tokenOf(t, e.app, user), wantStatus: 200,
+			wantContent: []string{`"value":"open-payload"`, `"type":"secretive","payload":null,"payloadHidden":true`, `"type":"unregistered","payload":null,"payloadHidden":true`},
+			notContent:  []string{"secretive-payload", "unregistered-payload"}},
+		{name: "superuser", path: path, token: "superuser", wantStatus: 200,
+			wantContent: []string{"open-payload", "secretive-payload", "unregistered-payload"}, notContent: []string{"payloadHidden"}},
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/security"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -39,7 +40,7 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 				ExecTime:  float64(elapsed.Microseconds()) / 1000,
 				UserIP:    c.RealIP(),
 				RemoteIP:  remoteIP(req),
-				Referer:   truncate(req.Referer(), 2000),
+				Referer:   truncate(security.ScrubURL(req.Referer()), 2000),
 				UserAgent: truncate(req.UserAgent(), 2000),
 				Level:     level,
 				Time:      start,
@@ -82,11 +83,15 @@ func skipRequestLog(c echo.Context, err error) bool {
 	return strings.HasPrefix(p, "/api/logs") || strings.HasPrefix(p, "/_/")
 }
 
+// unescapedURI is the request URI as logged: secret query values (file
+// tokens, OAuth2 codes, ...) replaced first, while the URI is still
+// escaped and its parameters can be told apart, then unescaped.
 func unescapedURI(r *http.Request) string {
-	if u, err := url.PathUnescape(r.RequestURI); err == nil {
+	uri := security.ScrubURL(r.RequestURI)
+	if u, err := url.PathUnescape(uri); err == nil {
 		return u
 	}
-	return r.RequestURI
+	return uri
 }
 
 func remoteIP(r *http.Request) string {

@@ -64,6 +64,7 @@ type App struct {
 	hooks
 
 	extraAdminResources []string // added by plugins (AddAdminResource)
+	superuserOnly       []string // added by plugins (AddSuperuserOnlyResource)
 
 	pluginsRegistered bool
 	bootstrapped      bool
@@ -233,6 +234,7 @@ func (a *App) open(ctx context.Context) error {
 		ConnMaxLifetime:  a.cfg.Database.ConnMaxLifetime,
 		StatementTimeout: a.cfg.Database.StatementTimeout,
 		BusyTimeout:      a.cfg.Database.BusyTimeout,
+		ViewRole:         a.cfg.Database.ViewRole,
 		GORM:             &gorm.Config{Logger: a.gormLogger(), SkipDefaultTransaction: true},
 	}
 	if a.data, err = d.Open(dsn, opts); err != nil {

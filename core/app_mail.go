@@ -57,6 +57,9 @@ const mailJobType = "mail.send"
 
 // registerMailJob registers the delivery job. A transport that is not
 // configured fails the same way on every try, so that is not retried.
+// Auth mail carries reset, verification and OTP secrets: a delivered
+// message is not kept in the queue, and its payload is never shown to
+// callers who are not superusers (docs/security.md).
 func (a *App) registerMailJob() {
 	a.jobs.Register(mailJobType, func(ctx context.Context, job *Job) error {
 		var msg MailMessage
@@ -68,7 +71,7 @@ func (a *App) registerMailJob() {
 			return nil // already logged; retrying cannot help
 		}
 		return err
-	}, JobQueue(QueueCritical), JobMaxRetry(8))
+	}, JobQueue(QueueCritical), JobMaxRetry(8), JobKeepNoCompleted())
 }
 
 // MailTransport returns what delivers mail once a message is complete:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
@@ -203,5 +204,49 @@ func TestMailerQueuesDelivery(t *testing.T) {
 	}
 	if _, ok := box.LastTo("rolled@example.com"); ok {
 		t.Fatal("mail of a rolled-back transaction was delivered")
+	}
+}
+
+// TestMailJobKeepsNoCompletedCopy: a delivered message (an auth mail
+// carries a reset link or an OTP) leaves no completed copy in the queue,
+// while another job type keeps the outbox's hour.
+func TestMailJobKeepsNoCompletedCopy(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t, coretest.WithJobWorkers(), coretest.WithConfig(func(c *core.Config) {
+		c.Jobs.PollInterval = 50 * time.Millisecond
+		c.Jobs.OutboxInterval = 200 * time.Millisecond
+	}))
+	box := coretest.Mailbox(t, app)
+	ctx := context.Background()
+	app.Jobs().Register("kept", func(context.Context, *core.Job) error { return nil }, core.JobQueue(core.QueueCritical))
+	if err := app.Mailer().Send(ctx, testMessage("reset@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Jobs().EnqueueTx(ctx, "kept", map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	insp := app.Jobs().Inspector()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := insp.GetQueueInfo(core.QueueCritical)
+		if err == nil && box.Len() == 1 && info.Pending+info.Active == 0 && info.Completed > 0 {
+			tasks, err := insp.ListCompletedTasks(core.QueueCritical)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ti := range tasks {
+				if ti.Type != "kept" {
+					t.Fatalf("a completed %s task is kept: %s", ti.Type, ti.Payload)
+				}
+			}
+			if len(tasks) != 1 {
+				t.Fatalf("completed tasks = %d, want the one kept job", len(tasks))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs did not finish: %+v %v, %d mails", info, err, box.Len())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

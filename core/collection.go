@@ -38,6 +38,11 @@ type Collection struct {
 	Auth *AuthOptions
 	// ViewQuery is the SELECT of a view collection.
 	ViewQuery string
+	// ViewRestricted marks a view whose query was last set by a caller
+	// who is not a superuser: the database confines it to user
+	// collections and ordinary functions (docs/security.md). It is kept
+	// with the definition and not shown by the API.
+	ViewRestricted bool
 }
 
 // AuthOptions are the options of an auth collection, PocketBase's keys.

@@ -61,11 +61,9 @@ func (r *collectionRow) toCollection() (*Collection, error) {
 			return nil, fmt.Errorf("collection %s options: %w", r.Name, err)
 		}
 	case CollectionView:
-		var v struct {
-			ViewQuery string `json:"viewQuery"`
-		}
+		var v viewOptions
 		_ = json.Unmarshal(r.Options, &v)
-		c.ViewQuery = v.ViewQuery
+		c.ViewQuery, c.ViewRestricted = v.ViewQuery, v.Restricted
 	}
 	return c, nil
 }
@@ -84,7 +82,7 @@ func rowOf(c *Collection) (*collectionRow, error) {
 	case c.Auth != nil:
 		options = c.Auth
 	case c.IsView():
-		options = map[string]string{"viewQuery": c.ViewQuery}
+		options = viewOptions{ViewQuery: c.ViewQuery, Restricted: c.ViewRestricted}
 	}
 	opts, err := json.Marshal(options)
 	if err != nil {
@@ -95,6 +93,12 @@ func rowOf(c *Collection) (*collectionRow, error) {
 		ListRule: c.ListRule, ViewRule: c.ViewRule, CreateRule: c.CreateRule, UpdateRule: c.UpdateRule,
 		DeleteRule: c.DeleteRule, Options: opts, Created: c.Created, Updated: c.Updated,
 	}, nil
+}
+
+// viewOptions are the stored options of a view collection.
+type viewOptions struct {
+	ViewQuery  string `json:"viewQuery"`
+	Restricted bool   `json:"viewRestricted,omitempty"`
 }
 
 // CollectionService manages collection definitions and their tables. It
@@ -181,6 +185,7 @@ func (s *CollectionService) Create(ctx context.Context, in *CollectionInput) (*C
 		c.Auth = newAuthOptions()
 	}
 	in.apply(c)
+	c.ViewRestricted = c.IsView() && delegatedAdmin(ctx)
 	if err := s.app.prepareOAuth2(c); err != nil {
 		return nil, err
 	}
@@ -222,7 +227,10 @@ func (s *CollectionService) Create(ctx context.Context, in *CollectionInput) (*C
 			if err != nil {
 				return err
 			}
-			return s.app.DB(ctx).Create(row).Error
+			if err := s.app.DB(ctx).Create(row).Error; err != nil {
+				return err
+			}
+			return s.recheckViews(ctx, e.Collection, "")
 		})
 	})
 	if err != nil {
@@ -248,6 +256,11 @@ func (s *CollectionService) Update(ctx context.Context, idOrName string, in *Col
 		if err != nil {
 			return err
 		}
+		if old.System && delegatedAdmin(ctx) {
+			// Their rules, fields, auth options and token secrets guard
+			// the superusers' and staff's credentials.
+			return errSuperusersOnly("change system collections")
+		}
 		c := old.clone()
 		if in.Type != nil && *in.Type != old.Type {
 			return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
@@ -266,6 +279,9 @@ func (s *CollectionService) Update(ctx context.Context, idOrName string, in *Col
 		if err := s.validateCollection(c, old); err != nil {
 			return err
 		}
+		if c.IsView() && c.ViewQuery != old.ViewQuery {
+			c.ViewRestricted = delegatedAdmin(ctx)
+		}
 		c.Updated = FormatTime(s.app.Now())
 
 		e := &CollectionEvent{App: s.app, Context: ctx, Collection: c, Old: old}
@@ -278,7 +294,10 @@ func (s *CollectionService) Update(ctx context.Context, idOrName string, in *Col
 				return err
 			}
 			updated = e.Collection
-			return s.app.DB(ctx).Select("*").Save(row).Error
+			if err := s.app.DB(ctx).Select("*").Save(row).Error; err != nil {
+				return err
+			}
+			return s.recheckViews(ctx, e.Collection, "")
 		})
 	})
 	if err != nil {
@@ -334,7 +353,10 @@ func (s *CollectionService) Delete(ctx context.Context, idOrName string) error {
 			if err := s.app.DB(ctx).Exec(drop + quote(c.Name)).Error; err != nil {
 				return err
 			}
-			return s.app.DB(ctx).Where(`"id" = ?`, c.ID).Delete(&collectionRow{}).Error
+			if err := s.app.DB(ctx).Where(`"id" = ?`, c.ID).Delete(&collectionRow{}).Error; err != nil {
+				return err
+			}
+			return s.recheckViews(ctx, nil, c.ID)
 		})
 	})
 	if err != nil {

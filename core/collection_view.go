@@ -2,9 +2,12 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/hatchgrid/hatchgrid/core/dialect"
 
 	"github.com/hatchgrid/hatchgrid/core/security"
 )
@@ -43,6 +46,11 @@ func (s *CollectionService) createView(ctx context.Context, c *Collection) error
 		return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
 			"viewQuery": {Code: "validation_invalid_view_query", Message: "Invalid query: " + dbReason(err)},
 		})
+	}
+	if c.ViewRestricted {
+		if err := s.app.data.Views.Check(db, c.Name, s.viewReadable(c, "")); err != nil {
+			return viewCheckError(err)
+		}
 	}
 	// The comment makes the statement text unique: a driver that caches
 	// prepared statements (pgx) must not reuse a plan made for the view's
@@ -86,6 +94,61 @@ func (s *CollectionService) createView(ctx context.Context, c *Collection) error
 		})
 	}
 	c.Fields = fields
+	return nil
+}
+
+// viewCheckError turns a restricted view's refusal into a validation
+// error of its query.
+func viewCheckError(err error) error {
+	var ve *dialect.ViewError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	return Invalid("An error occurred while validating the submitted data.", map[string]FieldError{
+		"viewQuery": {Code: "validation_view_query_restricted", Message: "Only superusers can write this view: " + ve.Reason + "; views by others may read only user collections and call ordinary functions."},
+	})
+}
+
+// viewReadable is what a restricted view may read: the user collections
+// (not the system ones, nor any name starting with _), as they are once
+// the change in progress applies: changed (nil for none) replaces the
+// collection of its id, and the collection removed is gone.
+func (s *CollectionService) viewReadable(changed *Collection, removed string) func(string) bool {
+	names := map[string]bool{}
+	add := func(c *Collection) {
+		if !c.System && !strings.HasPrefix(c.Name, "_") {
+			names[strings.ToLower(c.Name)] = true
+		}
+	}
+	for _, c := range s.All() {
+		if c.ID != removed && (changed == nil || c.ID != changed.ID) {
+			add(c)
+		}
+	}
+	if changed != nil {
+		add(changed)
+	}
+	return func(name string) bool { return names[strings.ToLower(name)] }
+}
+
+// recheckViews checks every other restricted view again, inside the
+// transaction of a schema change (changed, or the collection removed),
+// after it: a view reads its sources by name on SQLite, so a change of a
+// view or table it reads could otherwise bring a system table into it. A
+// change that would is refused. A view the change breaks reads nothing
+// and is left to fail on its own, as before.
+func (s *CollectionService) recheckViews(ctx context.Context, changed *Collection, removed string) error {
+	readable := s.viewReadable(changed, removed)
+	for _, v := range s.All() {
+		if !v.IsView() || !v.ViewRestricted || v.ID == removed || (changed != nil && v.ID == changed.ID) {
+			continue
+		}
+		err := s.app.data.Views.Check(s.app.DB(ctx), v.Name, readable)
+		var ve *dialect.ViewError
+		if errors.As(err, &ve) {
+			return Errorf(CodeInvalid, "The change would let the view %q, written by someone who is not a superuser, do what only superusers' views may: %s.", v.Name, ve.Reason)
+		}
+	}
 	return nil
 }
 

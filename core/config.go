@@ -66,6 +66,9 @@ type DatabaseConfig struct {
 	ConnMaxLifetime  time.Duration `koanf:"conn_max_lifetime"`
 	StatementTimeout time.Duration `koanf:"statement_timeout"`
 	BusyTimeout      time.Duration `koanf:"busy_timeout"`
+	// ViewRole is the PostgreSQL role that owns the views staff write
+	// (docs/security.md); empty means hatchgrid_views.
+	ViewRole string `koanf:"view_role"`
 }
 
 // RedisConfig points at the Redis shared by a cluster; an empty URL runs

@@ -48,7 +48,9 @@ func (a *App) OnTerminate() *hook.Hook[*TerminateEvent] { return &a.onTerminate 
 
 // OnRequestLogCreate fires for each request log before it is queued for
 // storage, outside any transaction. Handlers may change or enrich e.Log;
-// returning without e.Next() drops the entry.
+// returning without e.Next() drops the entry. The values of secret query
+// parameters in e.Log.URL and e.Log.Referer are replaced before the
+// handlers see them and again after, whatever a handler sets.
 func (a *App) OnRequestLogCreate() *hook.Hook[*RequestLogEvent] { return &a.onRequestLogCreate }
 
 // OnCollectionCreate fires when a collection is created, inside the

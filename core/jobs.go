@@ -83,12 +83,29 @@ func JobRetryDelay(fn func(n int, err error) time.Duration) JobOption {
 	return func(t *jobType) { t.retryDelay = fn }
 }
 
+// JobShowPayload lets the jobs API and CLI show the payloads of jobs of
+// the type to callers who are not superusers (holders of admin:jobs
+// read). Without it they see null: a payload may carry what the caller
+// must not read (a mail with a password-reset link, a record's hidden
+// fields). Opt in only for payloads that hold nothing secret.
+func JobShowPayload() JobOption { return func(t *jobType) { t.showPayload = true } }
+
+// JobKeepNoCompleted deletes a job of the type as soon as it completes,
+// whatever retention its enqueuer asked for (the outbox keeps completed
+// tasks an hour, see outboxRetention), so that a payload holding a secret
+// (a password-reset link) does not stay in the queue once delivered. The
+// price: a second dispatch of the same outbox row racing the first can
+// run the job twice, where a kept copy would have made it a conflict.
+func JobKeepNoCompleted() JobOption { return func(t *jobType) { t.keepNoCompleted = true } }
+
 type jobType struct {
-	handler    JobHandler
-	queue      string
-	maxRetry   *int
-	timeout    time.Duration
-	retryDelay func(n int, err error) time.Duration
+	handler         JobHandler
+	queue           string
+	maxRetry        *int
+	timeout         time.Duration
+	retryDelay      func(n int, err error) time.Duration
+	showPayload     bool
+	keepNoCompleted bool
 }
 
 // options returns the type's defaults as Asynq options; the caller's come
@@ -173,6 +190,14 @@ func (s *JobService) Types() []string {
 	return out
 }
 
+// ShowsPayload reports whether jobs of typ opted in to showing their
+// payloads to callers who are not superusers (JobShowPayload). Unknown
+// types do not.
+func (s *JobService) ShowsPayload(typ string) bool {
+	t := s.lookup(typ)
+	return t != nil && t.showPayload
+}
+
 func (s *JobService) lookup(typ string) *jobType {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -231,7 +256,11 @@ func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts 
 }
 
 func (s *JobService) enqueue(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
-	all := append(s.lookup(typ).options(), opts...)
+	jt := s.lookup(typ)
+	all := append(jt.options(), opts...)
+	if jt != nil && jt.keepNoCompleted {
+		all = append(all, asynq.Retention(0)) // last, so it wins
+	}
 	if s.embedded != nil {
 		return s.enqueueJournaled(ctx, typ, data, all)
 	}

@@ -102,9 +102,11 @@ func (s *LogService) AddRequest(entry *RequestLog) {
 		entry.AuthID = ""
 	}
 	entry.Type = "request"
+	scrubRequestLog(entry)
 
 	event := &RequestLogEvent{App: s.app, Log: entry}
 	_ = s.app.OnRequestLogCreate().Trigger(event, func(e *RequestLogEvent) error {
+		scrubRequestLog(e.Log) // again: a hook may have set the URL
 		data, err := json.Marshal(e.Log)
 		if err != nil {
 			return err
@@ -130,6 +132,15 @@ func (s *LogService) AddRequest(entry *RequestLog) {
 		}
 		return nil
 	})
+}
+
+// scrubRequestLog replaces the values of secret query parameters (file
+// tokens, OAuth2 codes, ...) in the URL and referer of entry: request
+// logs are readable with admin:logs, and a superuser's file token in a
+// backup download URL would be a superuser credential (docs/security.md).
+func scrubRequestLog(entry *RequestLog) {
+	entry.URL = security.ScrubURL(entry.URL)
+	entry.Referer = security.ScrubURL(entry.Referer)
 }
 
 // Dropped returns how many request logs were dropped because the queue was full.

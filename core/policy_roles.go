@@ -58,6 +58,9 @@ func (s *PolicyService) SaveRole(ctx context.Context, name string, in RoleInput)
 	}
 	e := &PolicyEvent{Action: RoleSave, Role: name, OldRole: s.existingRole(ctx, name)}
 	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkRoles(ctx, enf, rolesTouched(enf, name, in)...); err != nil {
+			return err
+		}
 		r, err := enf.SetRole(name, in.Inherits, members)
 		if err != nil {
 			return authzError(err, "role", "save")
@@ -89,6 +92,9 @@ func (s *PolicyService) DeleteRole(ctx context.Context, name string) error {
 	}
 	e := &PolicyEvent{Action: RoleDelete, Role: name, OldRole: s.existingRole(ctx, name)}
 	return s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkRoles(ctx, enf, name); err != nil {
+			return err
+		}
 		return authzError(enf.DeleteRole(name), "role", "delete")
 	})
 }
@@ -105,6 +111,9 @@ func (s *PolicyService) AddRoleMember(ctx context.Context, name string, m RoleMe
 	}
 	e := &PolicyEvent{Action: RoleMemberAdd, Role: name, OldRole: s.existingRole(ctx, name), Member: s.member(sub)}
 	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkRoles(ctx, enf, name); err != nil {
+			return err
+		}
 		if err := enf.AddMember(name, sub); err != nil {
 			return authzError(err, "role", "save")
 		}
@@ -133,6 +142,9 @@ func (s *PolicyService) RemoveRoleMember(ctx context.Context, name string, m Rol
 	}
 	e := &PolicyEvent{Action: RoleMemberRemove, Role: name, OldRole: s.existingRole(ctx, name), Member: s.member(sub)}
 	return s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkRoles(ctx, enf, name); err != nil {
+			return err
+		}
 		if err := enf.RemoveMember(name, sub); err != nil {
 			return authzError(err, "role", "save")
 		}

@@ -11,7 +11,9 @@ import (
 // PolicyService manages the Casbin policies and roles, translating the
 // enforcer's errors into core errors. Its changes apply from the next
 // request on. Callers check that the actor may manage them
-// ("admin:policies"); the service itself does not.
+// ("admin:policies"); the service holds a caller who is not a superuser
+// to its own rights (see policy_ceiling.go) and refuses policies naming
+// superuser-only resources.
 type PolicyService struct {
 	app *App
 }
@@ -123,6 +125,12 @@ func (s *PolicyService) Create(ctx context.Context, in PolicyInput) (authz.Polic
 	}
 	e := &PolicyEvent{Action: PolicyCreate, Policy: &authz.Policy{Subject: in.Subject, Resource: in.Resource, Action: in.Action, Effect: in.Effect}}
 	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkReserved(*e.Policy); err != nil {
+			return err
+		}
+		if err := s.checkWithin(ctx, enf, *e.Policy); err != nil {
+			return err
+		}
 		p, err := enf.AddPolicy(ctx, *e.Policy)
 		if err != nil {
 			return authzError(err, "policy", "create")
@@ -156,6 +164,14 @@ func (s *PolicyService) Update(ctx context.Context, id string, in PolicyInput) (
 	}
 	e := &PolicyEvent{Action: PolicyUpdate, OldPolicy: &old, Policy: &p}
 	err = s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkReserved(*e.Policy); err != nil {
+			return err
+		}
+		for _, q := range []authz.Policy{old, *e.Policy} {
+			if err := s.checkWithin(ctx, s.app.authz, q); err != nil {
+				return err
+			}
+		}
 		updated, err := s.app.authz.UpdatePolicy(ctx, old.ID, *e.Policy)
 		if err != nil {
 			return authzError(err, "policy", "update")
@@ -177,6 +193,9 @@ func (s *PolicyService) Delete(ctx context.Context, id string) error {
 	}
 	e := &PolicyEvent{Action: PolicyDelete, OldPolicy: &old}
 	return s.change(ctx, e, func(e *PolicyEvent) error {
+		if err := s.checkWithin(ctx, s.app.authz, old); err != nil {
+			return err
+		}
 		return authzError(s.app.authz.RemovePolicy(ctx, old.ID), "policy", "delete")
 	})
 }

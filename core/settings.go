@@ -247,13 +247,18 @@ func (a *App) Settings() Settings {
 // SaveSettings validates s, stores it and makes it current, firing
 // OnSettingsUpdate inside the transaction of the write. Invalid settings
 // are a validation Error whose field keys are dotted paths
-// ("batch.maxRequests", "rateLimits.rules.0.label").
+// ("batch.maxRequests", "rateLimits.rules.0.label"). A caller who is not
+// a superuser (admin:settings) may not change smtp, meta.appURL, s3 or
+// backups: a forbidden Error (docs/security.md).
 func (a *App) SaveSettings(ctx context.Context, s Settings) error {
 	s = s.clone()
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	old := a.Settings()
+	if err := checkSettingsCeiling(ctx, old, s); err != nil {
+		return err
+	}
 	var saved Settings
 	err := a.InTx(ctx, func(ctx context.Context) error {
 		e := &SettingsEvent{App: a, Context: ctx, Old: &old, New: &s}

@@ -94,5 +94,6 @@ func All() []Migration {
 		authOrigins(),
 		outbox(),
 		webhooks(),
+		scrubLogSecrets(),
 	}
 }

@@ -37,6 +37,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// GORM is the GORM configuration shared by every handle.
 	GORM *gorm.Config
+	// ViewRole is the PostgreSQL role that owns restricted views (see
+	// ViewGuard); "" means hatchgrid_views.
+	ViewRole string
 }
 
 // Handles are the connection pools of one database. On SQLite, Write has a
@@ -45,6 +48,8 @@ type Options struct {
 type Handles struct {
 	Write *gorm.DB
 	Read  *gorm.DB
+	// Views checks restricted views (see ViewGuard).
+	Views ViewGuard
 }
 
 // Close closes every pool of h.

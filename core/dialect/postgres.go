@@ -63,7 +63,11 @@ func (Postgres) Open(dsn string, opts Options) (Handles, error) {
 		lifetime = 30 * time.Minute
 	}
 	setPool(db, conns, idle, lifetime)
-	return Handles{Write: db, Read: db}, nil
+	role := opts.ViewRole
+	if role == "" {
+		role = DefaultViewRole
+	}
+	return Handles{Write: db, Read: db, Views: &pgViews{role: role, pool: db}}, nil
 }
 
 // ColumnType implements Dialect.

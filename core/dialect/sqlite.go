@@ -1,6 +1,7 @@
 package dialect
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -73,7 +74,8 @@ func (d SQLite) Open(dsn string, opts Options) (Handles, error) {
 	// IMMEDIATE takes the write lock at BEGIN, so a transaction never fails
 	// half-way when it upgrades from reading to writing.
 	writeParams.Set("_txlock", "immediate")
-	write, err := d.open(path, writeParams, opts)
+	views := &sqliteViews{}
+	write, err := d.open(path, writeParams, opts, views.connected)
 	if err != nil {
 		return Handles{}, err
 	}
@@ -81,7 +83,7 @@ func (d SQLite) Open(dsn string, opts Options) (Handles, error) {
 
 	readParams := cloneValues(params)
 	readParams.Set("_query_only", "1")
-	read, err := d.open(path, readParams, opts)
+	read, err := d.open(path, readParams, opts, nil)
 	if err != nil {
 		_ = Handles{Write: write}.Close()
 		return Handles{}, err
@@ -96,18 +98,22 @@ func (d SQLite) Open(dsn string, opts Options) (Handles, error) {
 	}
 	setPool(read, readers, idle, opts.ConnMaxLifetime)
 
-	return Handles{Write: write, Read: read}, nil
+	return Handles{Write: write, Read: read, Views: views}, nil
 }
 
-func (SQLite) open(path string, params url.Values, opts Options) (*gorm.DB, error) {
+// open opens a pool on path; hook, if set, sees every new connection.
+func (SQLite) open(path string, params url.Values, opts Options, hook func(*sqlite3.SQLiteConn) error) (*gorm.DB, error) {
 	dsn := "file:" + path + "?" + params.Encode()
-	db, err := gorm.Open(sqlite.Open(dsn), gormConfig(opts))
+	pool := sql.OpenDB(sqliteConnector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: hook}})
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DSN: dsn, Conn: pool}), gormConfig(opts))
 	if err != nil {
+		_ = pool.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	// The write connection is opened first and creates the file, so WAL mode
 	// is set before any reader connects.
 	if err := db.Exec("SELECT 1").Error; err != nil {
+		_ = pool.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil

@@ -58,6 +58,11 @@ func (p *Plugin) Name() string { return "backups" }
 // bootstrap to termination and takes part in restarts after a restore.
 func (p *Plugin) Register(app *core.App) error {
 	p.app = app
+	// A backup is the whole database, token keys and secrets included:
+	// no policy may hand it to someone who is not a superuser.
+	if err := app.AddSuperuserOnlyResource(Resource); err != nil {
+		return err
+	}
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := e.Next(); err != nil {
 			return err
@@ -77,6 +82,11 @@ func (p *Plugin) Register(app *core.App) error {
 	app.OnServe().BindFunc(p.onServe)
 	return nil
 }
+
+// Resource names the backups among the admin resources. It is
+// superuser-only (core.App.AddSuperuserOnlyResource): GET /api/hg/access
+// reports it, and no policy can grant it.
+const Resource = "admin:backups"
 
 // isSQLite reports whether the data database is SQLite: the only dialect
 // whose data the plugin can back up.
