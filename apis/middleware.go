@@ -27,9 +27,17 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 			}
 			req, res := c.Request(), c.Response()
 			elapsed := time.Since(start)
+			if err == nil && !app.Config().Log.HealthRequests && isHealthProbe(req, res.Status) {
+				return nil
+			}
 
 			level := slog.LevelInfo
-			if err != nil {
+			switch {
+			case err != nil && res.Status == http.StatusNotFound && !isAPIPath(req.URL.Path):
+				// A browser asking for /favicon.ico or a stale asset is
+				// not a server failure.
+				level = slog.LevelWarn
+			case err != nil:
 				level = slog.LevelError // PocketBase's level for a failed request
 			}
 			entry := &core.RequestLog{
@@ -80,6 +88,20 @@ func skipRequestLog(c echo.Context, err error) bool {
 	}
 	p := c.Request().URL.Path
 	return strings.HasPrefix(p, "/api/logs") || strings.HasPrefix(p, "/_/")
+}
+
+// isHealthProbe reports a successful health check: Docker's HEALTHCHECK
+// and load balancers send one every few seconds, thousands a day, which
+// would bury the requests worth reading (log.health_requests keeps them).
+func isHealthProbe(r *http.Request, status int) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		r.URL.Path == "/api/health" && status >= 200 && status < 300
+}
+
+// isAPIPath reports whether path is under /api/, as opposed to the
+// dashboard and other static files.
+func isAPIPath(path string) bool {
+	return path == "/api" || strings.HasPrefix(path, "/api/")
 }
 
 func unescapedURI(r *http.Request) string {

@@ -99,6 +99,10 @@ type LogConfig struct {
 	Level    string `koanf:"level"`
 	Format   string `koanf:"format"`
 	Requests bool   `koanf:"requests"`
+	// HealthRequests also logs the successful requests of health probes
+	// (/api/health), which are left out of both the process log and the
+	// stored request logs by default.
+	HealthRequests bool `koanf:"health_requests"`
 }
 
 // ServerConfig tunes the HTTP server.
