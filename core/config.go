@@ -66,6 +66,10 @@ type DatabaseConfig struct {
 	ConnMaxLifetime  time.Duration `koanf:"conn_max_lifetime"`
 	StatementTimeout time.Duration `koanf:"statement_timeout"`
 	BusyTimeout      time.Duration `koanf:"busy_timeout"`
+	// ConnectTimeout is how long opening the App waits for a PostgreSQL
+	// server that does not accept connections yet (one starting beside
+	// Hatchgrid); 0 tries once.
+	ConnectTimeout time.Duration `koanf:"connect_timeout"`
 }
 
 // RedisConfig points at the Redis shared by a cluster; an empty URL runs
@@ -322,6 +326,7 @@ func (c *Config) validate() error {
 		{"database.conn_max_lifetime", int64(c.Database.ConnMaxLifetime)},
 		{"database.statement_timeout", int64(c.Database.StatementTimeout)},
 		{"database.busy_timeout", int64(c.Database.BusyTimeout)},
+		{"database.connect_timeout", int64(c.Database.ConnectTimeout)},
 		{"jobs.concurrency", int64(c.Jobs.Concurrency)},
 		{"server.read_header_timeout", int64(c.Server.ReadHeaderTimeout)},
 		{"server.read_timeout", int64(c.Server.ReadTimeout)},
