@@ -91,7 +91,11 @@ func (h *Hatchgrid) printBanner(ctx context.Context, app *core.App, addr net.Add
 		return
 	}
 	fmt.Fprintf(h.stdout, "\n(!) No superuser exists yet. Create the first one with:\n")
-	fmt.Fprintf(h.stdout, "    hatchgrid superuser upsert EMAIL PASSWORD --dir %s\n", app.Config().DataDir)
+	cmd, note := h.superuserHint(app.Config())
+	fmt.Fprintf(h.stdout, "    %s\n", cmd)
+	if note != "" {
+		fmt.Fprintf(h.stdout, "    (%s)\n", note)
+	}
 	fmt.Fprintf(h.stdout, "  or open this one-time link in a browser (valid %s, until a superuser exists):\n", installLinkTTL)
 	fmt.Fprintf(h.stdout, "    %s/_/#/install/%s\n\n", base, token)
 }
