@@ -88,7 +88,7 @@ func (s *stopSignals) receive(sig os.Signal) {
 	starting := s.starting
 	s.mu.Unlock()
 	if !first {
-		s.say("received %s again: exiting now", sig)
+		s.warn("received %s again: exiting now", sig)
 		s.exit(ExitError)
 		return
 	}
@@ -99,7 +99,7 @@ func (s *stopSignals) receive(sig os.Signal) {
 			still := s.starting
 			s.mu.Unlock()
 			if still {
-				s.say("start-up did not stop within %s of %s: exiting without a clean shutdown", startupGrace, sig)
+				s.warn("start-up did not stop within %s of %s: exiting without a clean shutdown", startupGrace, sig)
 				s.exit(ExitError)
 			}
 		})
@@ -109,13 +109,18 @@ func (s *stopSignals) receive(sig os.Signal) {
 	s.cancel()
 }
 
-// say logs msg with the App's logger once there is one, else on stderr.
-func (s *stopSignals) say(format string, args ...any) {
+// say logs at info level with the App's logger once there is one, else
+// on stderr; warn logs at warning level.
+func (s *stopSignals) say(format string, args ...any) { s.logf(slog.LevelInfo, format, args...) }
+
+func (s *stopSignals) warn(format string, args ...any) { s.logf(slog.LevelWarn, format, args...) }
+
+func (s *stopSignals) logf(level slog.Level, format string, args ...any) {
 	s.mu.Lock()
 	log := s.log
 	s.mu.Unlock()
 	if log != nil {
-		log.Info(fmt.Sprintf(format, args...))
+		log.Log(context.Background(), level, fmt.Sprintf(format, args...))
 		return
 	}
 	fmt.Fprintf(s.stderr, format+"\n", args...)
