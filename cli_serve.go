@@ -49,15 +49,9 @@ func (h *Hatchgrid) serve(sig *stopSignals, cfg *core.Config) error {
 	if ctx.Err() != nil {
 		return nil // stopped while reading the configuration
 	}
-	inh, handoverErr := takeHandover(cfg.DataDir)
-	var lock *datadir.Lock
-	if inh != nil {
-		lock = inh.lock
-	} else {
-		var err error
-		if lock, err = datadir.Acquire(cfg.DataDir, "serve"); err != nil {
-			return err
-		}
+	lock, inh, handoverErr, err := takeDataDir(cfg.DataDir)
+	if err != nil {
+		return err
 	}
 	defer lock.Release()
 
@@ -105,6 +99,18 @@ func (h *Hatchgrid) serve(sig *stopSignals, cfg *core.Config) error {
 	}
 	app.Logger().Info("server stopped")
 	return nil
+}
+
+// takeDataDir takes the lock of dir, or the lock and the listening socket
+// handed over by the process that re-executed this one. handoverErr says
+// why a handover found in the environment was not taken.
+func takeDataDir(dir string) (lock *datadir.Lock, inh *inherited, handoverErr, err error) {
+	inh, handoverErr = takeHandover(dir)
+	if inh != nil {
+		return inh.lock, inh, nil, nil
+	}
+	lock, err = datadir.Acquire(dir, "serve")
+	return lock, nil, handoverErr, err
 }
 
 // startUp bootstraps app, starts its workers and returns the listener:

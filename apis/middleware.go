@@ -31,15 +31,6 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 				return nil
 			}
 
-			level := slog.LevelInfo
-			switch {
-			case err != nil && res.Status == http.StatusNotFound && !isAPIPath(req.URL.Path):
-				// A browser asking for /favicon.ico or a stale asset is
-				// not a server failure.
-				level = slog.LevelWarn
-			case err != nil:
-				level = slog.LevelError // PocketBase's level for a failed request
-			}
 			entry := &core.RequestLog{
 				Method:    req.Method,
 				URL:       truncate(unescapedURI(req), 3000),
@@ -49,7 +40,7 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 				RemoteIP:  remoteIP(req),
 				Referer:   truncate(req.Referer(), 2000),
 				UserAgent: truncate(req.UserAgent(), 2000),
-				Level:     level,
+				Level:     requestLevel(req, res.Status, err),
 				Time:      start,
 			}
 			if rec := authRecord(c); rec != nil {
@@ -88,6 +79,20 @@ func skipRequestLog(c echo.Context, err error) bool {
 	}
 	p := c.Request().URL.Path
 	return strings.HasPrefix(p, "/api/logs") || strings.HasPrefix(p, "/_/")
+}
+
+// requestLevel is the level of a stored request log: error for a failed
+// request, as in PocketBase, but a warning for a missing file outside the
+// API (a browser asking for /favicon.ico, a stale dashboard asset), which
+// is no failure of the server.
+func requestLevel(r *http.Request, status int, err error) slog.Level {
+	switch {
+	case err == nil:
+		return slog.LevelInfo
+	case status == http.StatusNotFound && !isAPIPath(r.URL.Path):
+		return slog.LevelWarn
+	}
+	return slog.LevelError
 }
 
 // isHealthProbe reports a successful health check: Docker's HEALTHCHECK
