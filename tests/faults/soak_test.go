@@ -126,7 +126,7 @@ type usage struct {
 	mu      sync.Mutex
 	notes   map[string]string // id -> title, for the notes not deleted
 	created []string
-	signIns int
+	signIn  int // successful sign-ins, each from a new device
 	errs    []string
 }
 
@@ -146,66 +146,13 @@ func (u *usage) use(t *testing.T, s *imageServer, cycle int, d time.Duration) {
 	t.Helper()
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		c := newClient(s.server, 30*time.Second)
-		for n := 0; !stop.Load(); n++ {
-			req, _ := http.NewRequest("POST", s.url+"/api/collections/_superusers/auth-with-password",
-				strings.NewReader(`{"identity":"root@example.com","password":"Secret12345"}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("User-Agent", fmt.Sprintf("soak-device/%d.%d", cycle, n))
-			res, err := c.hc.Do(req)
-			if err != nil || res.StatusCode != 200 {
-				u.fail("sign-in: %v %v", err, res)
-			} else {
-				u.mu.Lock()
-				u.signIns++
-				u.mu.Unlock()
-			}
-			if res != nil {
-				res.Body.Close()
-			}
-			time.Sleep(2 * time.Second)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		c := newClient(s.server, 30*time.Second)
-		for n := 0; !stop.Load(); n++ {
-			title := fmt.Sprintf("c%d-%d", cycle, n)
-			var rec struct{ ID string }
-			code, body, err := c.do("POST", "/api/collections/notes/records", `{"title":"`+title+`"}`)
-			if err != nil || code != 200 || json.Unmarshal(body, &rec) != nil {
-				u.fail("create: %d %v %s", code, err, body)
-				continue
-			}
-			u.mu.Lock()
-			u.notes[rec.ID] = title
-			u.created = append(u.created, rec.ID)
-			u.mu.Unlock()
-			switch {
-			case n%10 == 9:
-				if code, body, err := c.do("DELETE", "/api/collections/notes/records/"+rec.ID, ""); err != nil || code != 204 {
-					u.fail("delete: %d %v %s", code, err, body)
-				} else {
-					u.mu.Lock()
-					delete(u.notes, rec.ID)
-					u.mu.Unlock()
-				}
-			case n%5 == 4:
-				title += "-edited"
-				if code, body, err := c.do("PATCH", "/api/collections/notes/records/"+rec.ID, `{"title":"`+title+`"}`); err != nil || code != 200 {
-					u.fail("update: %d %v %s", code, err, body)
-				} else {
-					u.mu.Lock()
-					u.notes[rec.ID] = title
-					u.mu.Unlock()
-				}
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}()
+	for _, loop := range []func(*client, int, *atomic.Bool){u.signIns, u.writeNotes} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(newClient(s.server, 30*time.Second), cycle, &stop)
+		}()
+	}
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) && s.alive() {
 		time.Sleep(100 * time.Millisecond)
@@ -217,6 +164,67 @@ func (u *usage) use(t *testing.T, s *imageServer, cycle int, d time.Duration) {
 	}
 	if len(u.errs) > 0 {
 		t.Fatalf("cycle %d: requests failed: %v", cycle, u.errs)
+	}
+}
+
+// signIns signs the superuser in every two seconds, each time from a new
+// device (User-Agent).
+func (u *usage) signIns(c *client, cycle int, stop *atomic.Bool) {
+	for n := 0; !stop.Load(); n++ {
+		req, _ := http.NewRequest("POST", c.url+"/api/collections/_superusers/auth-with-password",
+			strings.NewReader(`{"identity":"root@example.com","password":"Secret12345"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", fmt.Sprintf("soak-device/%d.%d", cycle, n))
+		res, err := c.hc.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			u.fail("sign-in: %v %v", err, res)
+		} else {
+			u.mu.Lock()
+			u.signIn++
+			u.mu.Unlock()
+		}
+		if res != nil {
+			res.Body.Close()
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// writeNotes creates a note five times a second, edits every fifth and
+// deletes every tenth, remembering what was acknowledged.
+func (u *usage) writeNotes(c *client, cycle int, stop *atomic.Bool) {
+	for n := 0; !stop.Load(); n++ {
+		title := fmt.Sprintf("c%d-%d", cycle, n)
+		var rec struct{ ID string }
+		code, body, err := c.do("POST", "/api/collections/notes/records", `{"title":"`+title+`"}`)
+		if err != nil || code != 200 || json.Unmarshal(body, &rec) != nil {
+			u.fail("create: %d %v %s", code, err, body)
+			continue
+		}
+		u.mu.Lock()
+		u.notes[rec.ID] = title
+		u.created = append(u.created, rec.ID)
+		u.mu.Unlock()
+		switch {
+		case n%10 == 9:
+			if code, body, err := c.do("DELETE", "/api/collections/notes/records/"+rec.ID, ""); err != nil || code != 204 {
+				u.fail("delete: %d %v %s", code, err, body)
+			} else {
+				u.mu.Lock()
+				delete(u.notes, rec.ID)
+				u.mu.Unlock()
+			}
+		case n%5 == 4:
+			title += "-edited"
+			if code, body, err := c.do("PATCH", "/api/collections/notes/records/"+rec.ID, `{"title":"`+title+`"}`); err != nil || code != 200 {
+				u.fail("update: %d %v %s", code, err, body)
+			} else {
+				u.mu.Lock()
+				u.notes[rec.ID] = title
+				u.mu.Unlock()
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -263,7 +271,7 @@ func TestSoakRestarts(t *testing.T) {
 
 		t.Logf("cycle %d: %s of use: %d sign-ins from new devices, %d notes written, %d webhook deliveries so far, %d automatic backups so far; "+
 			"stopped by SIGINT in %s (jobs.snapshot %d bytes)",
-			c, time.Since(start).Round(time.Second), u.signIns, len(u.created), rc.totalDeliveries(), len(autoBackups),
+			c, time.Since(start).Round(time.Second), u.signIn, len(u.created), rc.totalDeliveries(), len(autoBackups),
 			stopped.Round(time.Millisecond), size)
 		s = startImage(t, dir, addr)
 		t.Logf("restart %d served in %s", c, s.ready.Round(time.Millisecond))
