@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/coretest"
+	"github.com/hatchgrid/hatchgrid/core/datadir"
 )
 
 // restoreSetup starts a server with a notes collection, note A, a backup
@@ -136,13 +137,45 @@ func restored(t *testing.T, s *server, b string) {
 // gets slow answers, never a refused connection or another error.
 func TestBackupRestoreNeverRefusesAConnection(t *testing.T) {
 	t.Parallel()
-	s, _, token, a, b := restoreSetup(t)
+	s, dir, token, a, b := restoreSetup(t)
 	p := startPoll(s.url)
 	p.await(t, 5) // a few answers before the restore, as a baseline
+	// The data dir stays locked by the server's pid all along: no other
+	// process could take it while the restart runs.
+	lockLost := make(chan string, 1)
+	stopWatch := make(chan struct{})
+	watched := make(chan int)
+	go func() {
+		n := 0
+		defer func() { watched <- n }()
+		for {
+			select {
+			case <-stopWatch:
+				return
+			default:
+			}
+			if h, held, err := datadir.Current(dir); err != nil || !held || h.PID != s.cmd.Process.Pid {
+				select {
+				case lockLost <- fmt.Sprintf("held=%v by %+v (%v)", held, h, err):
+				default:
+				}
+			}
+			n++
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
 	mustCall(t, s, "POST", "/api/backups/snap.zip/restore", "", token)
 	restored(t, s, b)
 	p.await(t, p.count()+5) // and a few after
+	close(stopWatch)
+	checks := <-watched
 	n, slowest, errs := p.finish()
+	select {
+	case lost := <-lockLost:
+		t.Fatalf("the data dir lock was not the server's during the restart: %s", lost)
+	default:
+	}
+	t.Logf("data dir lock checked %d times during the restore: always held by pid %d", checks, s.cmd.Process.Pid)
 
 	t.Logf("%d polls during the restore, slowest %s, %d errors", n, slowest.Round(time.Millisecond), len(errs))
 	if len(errs) > 0 {
