@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/apis"
@@ -21,32 +19,47 @@ func (h *Hatchgrid) serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start the web server (REST API and dashboard)",
-		Args:  args(cobra.NoArgs),
+		Long: "Start the web server (REST API and dashboard).\n\n" +
+			"One server per data dir: serve holds an exclusive lock on it (" + datadir.FileName + ")\n" +
+			"while it runs, and a second serve on the same data dir exits with status 1,\n" +
+			"naming the first. Other commands (superuser, migrate, ...) work beside it.\n" +
+			"SIGINT or SIGTERM stops it gracefully at any moment, start-up included; a\n" +
+			"second signal exits at once.",
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sig := h.watchSignals(cmd.Context())
+			defer sig.release()
 			cfg, err := h.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			return h.serve(cmd.Context(), cfg)
+			return h.serve(sig, cfg)
 		},
 	}
 	cmd.Flags().String("http", "", "address to listen on, host:port (default 127.0.0.1:8090; HG_HTTP)")
 	return cmd
 }
 
-func (h *Hatchgrid) serve(parent context.Context, cfg *core.Config) error {
-	if parent == nil {
-		parent = context.Background()
+// serve runs the server until a signal: it takes the data dir's lock
+// before anything touches the data dir, bootstraps the App, listens,
+// records its address in the lock and serves. A process that serve
+// re-executed (see handover) takes over the lock and the socket instead.
+func (h *Hatchgrid) serve(sig *stopSignals, cfg *core.Config) error {
+	ctx := sig.ctx
+	if ctx.Err() != nil {
+		return nil // stopped while reading the configuration
 	}
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	lock, err := datadir.Acquire(cfg.DataDir, "serve")
+	lock, inh, handoverErr, err := takeDataDir(cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
+
 	app := h.newServerApp(cfg)
+	sig.setLogger(app.Logger())
+	if handoverErr != nil {
+		app.Logger().Warn("started afresh: could not take over from the process before the restart", "error", handoverErr.Error())
+	}
 	defer func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 		defer cancel()
@@ -54,26 +67,81 @@ func (h *Hatchgrid) serve(parent context.Context, cfg *core.Config) error {
 			app.Logger().Error("shutdown", "error", err)
 		}
 	}()
-	if err := app.Bootstrap(ctx); err != nil {
-		return err
-	}
-	if err := app.StartWorkers(ctx); err != nil {
+
+	ln, err := h.startUp(ctx, app, inh)
+	sig.started()
+	if err != nil {
+		if s := sig.received(); s != nil && ctx.Err() != nil {
+			app.Logger().Info("stopped during start-up", "signal", s.String())
+			return nil
+		}
 		return err
 	}
 
-	err = apis.Serve(ctx, app, apis.ServeOptions{
+	opts := apis.ServeOptions{
+		Listener: ln,
 		OnListen: func(addr net.Addr) {
 			if err := lock.SetAddress(addr.String()); err != nil {
 				app.Logger().Warn("could not record the address in the data dir lock", "error", err.Error())
 			}
 			h.printBanner(ctx, app, addr)
 		},
-	})
+	}
+	ho, err := newHandover(ln, lock, sig, h.args)
 	if err != nil {
+		app.Logger().Warn("a restart after a backup restore will close the listening socket", "error", err.Error())
+	}
+	if ho != nil {
+		opts.Restart = ho.restart
+	}
+	if err := apis.Serve(ctx, app, opts); err != nil {
 		return err
 	}
 	app.Logger().Info("server stopped")
 	return nil
+}
+
+// takeDataDir takes the lock of dir, or the lock and the listening socket
+// handed over by the process that re-executed this one. handoverErr says
+// why a handover found in the environment was not taken.
+func takeDataDir(dir string) (lock *datadir.Lock, inh *inherited, handoverErr, err error) {
+	inh, handoverErr = takeHandover(dir)
+	if inh != nil {
+		return inh.lock, inh, nil, nil
+	}
+	lock, err = datadir.Acquire(dir, "serve")
+	return lock, nil, handoverErr, err
+}
+
+// startUp bootstraps app, starts its workers and returns the listener:
+// the inherited one, or a new one on the configured address. Each step
+// stops when ctx ends.
+func (h *Hatchgrid) startUp(ctx context.Context, app *core.App, inh *inherited) (ln net.Listener, err error) {
+	if inh != nil {
+		app.Logger().Info("restarted: took over the listening socket and the data dir lock", "address", inh.ln.Addr().String())
+		defer func() {
+			if err != nil {
+				inh.ln.Close()
+			}
+		}()
+	}
+	if err := app.Bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	if err := app.StartWorkers(ctx); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if inh != nil {
+		return inh.ln, nil
+	}
+	addr := app.Config().HTTP
+	if ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 func (h *Hatchgrid) printBanner(ctx context.Context, app *core.App, addr net.Addr) {
@@ -101,7 +169,11 @@ func (h *Hatchgrid) printBanner(ctx context.Context, app *core.App, addr net.Add
 		return
 	}
 	fmt.Fprintf(h.stdout, "\n(!) No superuser exists yet. Create the first one with:\n")
-	fmt.Fprintf(h.stdout, "    hatchgrid superuser upsert EMAIL PASSWORD --dir %s\n", app.Config().DataDir)
+	cmd, note := h.superuserHint(app.Config())
+	fmt.Fprintf(h.stdout, "    %s\n", cmd)
+	if note != "" {
+		fmt.Fprintf(h.stdout, "    (%s)\n", note)
+	}
 	fmt.Fprintf(h.stdout, "  or open this one-time link in a browser (valid %s, until a superuser exists):\n", installLinkTTL)
 	fmt.Fprintf(h.stdout, "    %s/_/#/install/%s\n\n", base, token)
 }

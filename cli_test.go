@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,4 +179,14 @@ func openApp(t *testing.T, c *cli, dir string) *core.App {
 		t.Fatal(err)
 	}
 	return app
+}
+
+func TestShellQuoteSurvivesTheShell(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"/srv/hg data", "it's", "postgres://u:DB_PASSWORD@h:5432/d?sslmode=disable&search_path=x", `$HOME"; rm -rf /`, "/plain/path"} {
+		out, err := exec.Command("sh", "-c", "printf %s "+hatchgrid.ShellQuote(s)).Output()
+		if err != nil || string(out) != s {
+			t.Errorf("quoted %q came out of sh as %q (%v)", s, out, err)
+		}
+	}
 }

@@ -29,6 +29,8 @@ type Hatchgrid struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	environ    func() []string
+	exit       func(code int) // os.Exit: for the exits that cannot wait (a second signal)
+	args       []string       // the command line being run, for a re-executing serve
 
 	// Global flags.
 	configFile string
@@ -62,7 +64,7 @@ func WithEnviron(environ func() []string) Option {
 
 // New builds the program with its commands.
 func New(opts ...Option) *Hatchgrid {
-	h := &Hatchgrid{stdout: os.Stdout, stderr: os.Stderr}
+	h := &Hatchgrid{stdout: os.Stdout, stderr: os.Stderr, exit: os.Exit}
 	for _, opt := range opts {
 		opt(h)
 	}
@@ -96,6 +98,7 @@ func (h *Hatchgrid) Execute() int {
 
 // ExecuteArgs runs the given arguments and returns the exit status.
 func (h *Hatchgrid) ExecuteArgs(args []string) int {
+	h.args = args
 	h.root.SetArgs(args)
 	err := h.root.Execute()
 	if err == nil {

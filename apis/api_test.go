@@ -127,7 +127,8 @@ func TestAuthRefresh(t *testing.T) {
 
 func TestLogsRoutes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, coretest.NewApp(t))
+	// Health probes are left out of the logs unless asked for.
+	e := newEnv(t, coretest.NewApp(t, coretest.WithConfig(func(c *core.Config) { c.Log.HealthRequests = true })))
 	// Generate a few request logs through the router itself.
 	e.do(scenario{path: "/api/health"})
 	e.do(scenario{path: "/api/nope"})
@@ -208,7 +209,8 @@ func TestDashboard(t *testing.T) {
 	e := newEnv(t, coretest.NewApp(t))
 	e.run(t, []scenario{
 		{name: "redirect", path: "/_", wantStatus: 301, wantHeaders: map[string]string{"Location": "/_/"}},
-		{name: "index", path: "/_/", wantStatus: 200, wantContent: []string{"<title>Hatchgrid"}},
+		{name: "index", path: "/_/", wantStatus: 200, wantContent: []string{"<title>Hatchgrid", `<link rel="icon" type="image/svg+xml" href="/_/favicon.svg"`}},
+		{name: "favicon", path: "/_/favicon.svg", wantStatus: 200, wantContent: []string{"<svg"}, wantHeaders: map[string]string{"Content-Type": "image/svg+xml"}},
 		{name: "spa fallback", path: "/_/collections/posts", wantStatus: 200, wantContent: []string{"<title>Hatchgrid"}},
 		{name: "missing asset", path: "/_/assets/nope.js", wantStatus: 404},
 		{name: "traversal stays inside", path: "/_/../../etc/passwd", wantStatus: 200, notContent: []string{"root:"}},

@@ -28,11 +28,10 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 			}
 			req, res := c.Request(), c.Response()
 			elapsed := time.Since(start)
-
-			level := slog.LevelInfo
-			if err != nil {
-				level = slog.LevelError // PocketBase's level for a failed request
+			if err == nil && !app.Config().Log.HealthRequests && isHealthProbe(req, res.Status) {
+				return nil
 			}
+
 			entry := &core.RequestLog{
 				Method:    req.Method,
 				URL:       truncate(unescapedURI(req), 3000),
@@ -42,7 +41,7 @@ func activityLogger(app *core.App) echo.MiddlewareFunc {
 				RemoteIP:  remoteIP(req),
 				Referer:   truncate(security.ScrubURL(req.Referer()), 2000),
 				UserAgent: truncate(req.UserAgent(), 2000),
-				Level:     level,
+				Level:     requestLevel(req, res.Status, err),
 				Time:      start,
 			}
 			if rec := authRecord(c); rec != nil {
@@ -81,6 +80,34 @@ func skipRequestLog(c echo.Context, err error) bool {
 	}
 	p := c.Request().URL.Path
 	return strings.HasPrefix(p, "/api/logs") || strings.HasPrefix(p, "/_/")
+}
+
+// requestLevel is the level of a stored request log: error for a failed
+// request, as in PocketBase, but a warning for a missing file outside the
+// API (a browser asking for /favicon.ico, a stale dashboard asset), which
+// is no failure of the server.
+func requestLevel(r *http.Request, status int, err error) slog.Level {
+	switch {
+	case err == nil:
+		return slog.LevelInfo
+	case status == http.StatusNotFound && !isAPIPath(r.URL.Path):
+		return slog.LevelWarn
+	}
+	return slog.LevelError
+}
+
+// isHealthProbe reports a successful health check: Docker's HEALTHCHECK
+// and load balancers send one every few seconds, thousands a day, which
+// would bury the requests worth reading (log.health_requests keeps them).
+func isHealthProbe(r *http.Request, status int) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		r.URL.Path == "/api/health" && status >= 200 && status < 300
+}
+
+// isAPIPath reports whether path is under /api/, as opposed to the
+// dashboard and other static files.
+func isAPIPath(path string) bool {
+	return path == "/api" || strings.HasPrefix(path, "/api/")
 }
 
 // unescapedURI is the request URI as logged: secret query values (file

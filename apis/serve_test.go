@@ -71,3 +71,48 @@ func TestServeReportsListenErrors(t *testing.T) {
 		t.Fatal("Serve on a taken port returned nil")
 	}
 }
+
+// A listener handed to Serve (one inherited across a restart) is served
+// as it is, whatever the configured address, and closed on return.
+func TestServeOnAGivenListener(t *testing.T) {
+	t.Parallel()
+	app := coretest.NewApp(t, coretest.WithConfig(func(c *core.Config) { c.HTTP = "192.0.2.1:1" }))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restart func() error
+	app.OnServe().BindFunc(func(e *core.ServeEvent) error {
+		restart = e.Restart
+		return e.Next()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	listening := make(chan net.Addr, 1)
+	called := false
+	go func() {
+		done <- apis.Serve(ctx, app, apis.ServeOptions{
+			Listener: ln,
+			OnListen: func(a net.Addr) { listening <- a },
+			Restart:  func() error { called = true; return nil },
+		})
+	}()
+	if a := <-listening; a.String() != ln.Addr().String() {
+		t.Fatalf("listening on %s, want %s", a, ln.Addr())
+	}
+	res, err := http.Get("http://" + ln.Addr().String() + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if restart == nil || restart() != nil || !called {
+		t.Fatal("ServeEvent.Restart is not ServeOptions.Restart")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("the listener is still open after Serve returned")
+	}
+}

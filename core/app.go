@@ -228,6 +228,11 @@ func (a *App) open(ctx context.Context) error {
 	}
 	a.dialect = d
 
+	marker, err := a.checkDataDirDatabase(d, dsn)
+	if err != nil {
+		return err
+	}
+
 	opts := dialect.Options{
 		MaxOpenConns:     a.cfg.Database.MaxOpenConns,
 		MaxIdleConns:     a.cfg.Database.MaxIdleConns,
@@ -235,14 +240,20 @@ func (a *App) open(ctx context.Context) error {
 		StatementTimeout: a.cfg.Database.StatementTimeout,
 		BusyTimeout:      a.cfg.Database.BusyTimeout,
 		ViewRole:         a.cfg.Database.ViewRole,
-		GORM:             &gorm.Config{Logger: a.gormLogger(), SkipDefaultTransaction: true},
+		// connect pings with ctx, so that a signal stops the wait; GORM's
+		// own ping would wait for a silent server without end.
+		GORM: &gorm.Config{Logger: a.gormLogger(), SkipDefaultTransaction: true, DisableAutomaticPing: true},
 	}
 	if a.data, err = d.Open(dsn, opts); err != nil {
 		return err
 	}
-	if err := a.ping(ctx, a.data.Write); err != nil {
+	if err := a.connect(ctx, d); err != nil {
 		a.closeDBs()
 		return fmt.Errorf("connect to %s database: %w", d.Name(), err)
+	}
+	if err := marker(ctx); err != nil {
+		a.closeDBs()
+		return err
 	}
 	a.logsDB = a.data
 	if logsDSN := d.LogsDSN(dsn); logsDSN != "" {
@@ -261,16 +272,6 @@ func (a *App) open(ctx context.Context) error {
 		a.redis = redis.NewClient(ropts)
 	}
 	return nil
-}
-
-func (a *App) ping(ctx context.Context, db *gorm.DB) error {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return sqlDB.PingContext(ctx)
 }
 
 func (a *App) gormLogger() gormlogger.Interface {

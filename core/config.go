@@ -69,6 +69,10 @@ type DatabaseConfig struct {
 	// ViewRole is the PostgreSQL role that owns the views staff write
 	// (docs/security.md); empty means hatchgrid_views.
 	ViewRole string `koanf:"view_role"`
+	// ConnectTimeout is how long opening the App waits for a PostgreSQL
+	// server that does not accept connections yet (one starting beside
+	// Hatchgrid); 0 tries once.
+	ConnectTimeout time.Duration `koanf:"connect_timeout"`
 }
 
 // RedisConfig points at the Redis shared by a cluster; an empty URL runs
@@ -104,6 +108,10 @@ type LogConfig struct {
 	Level    string `koanf:"level"`
 	Format   string `koanf:"format"`
 	Requests bool   `koanf:"requests"`
+	// HealthRequests also logs the successful requests of health probes
+	// (/api/health), which are left out of both the process log and the
+	// stored request logs by default.
+	HealthRequests bool `koanf:"health_requests"`
 }
 
 // ServerConfig tunes the HTTP server.
@@ -323,6 +331,7 @@ func (c *Config) validate() error {
 		{"database.conn_max_lifetime", int64(c.Database.ConnMaxLifetime)},
 		{"database.statement_timeout", int64(c.Database.StatementTimeout)},
 		{"database.busy_timeout", int64(c.Database.BusyTimeout)},
+		{"database.connect_timeout", int64(c.Database.ConnectTimeout)},
 		{"jobs.concurrency", int64(c.Jobs.Concurrency)},
 		{"server.read_header_timeout", int64(c.Server.ReadHeaderTimeout)},
 		{"server.read_timeout", int64(c.Server.ReadTimeout)},

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/hatchgrid/hatchgrid/core/authz"
@@ -22,7 +23,21 @@ type ServeEvent struct {
 	Context context.Context
 	// Server is the server about to listen; its Handler is the router.
 	Server *http.Server
+	// Restart, when not nil, replaces the process with a fresh run of the
+	// same command that takes over the listening socket and the data dir
+	// lock, so that clients meet a slow answer rather than a refused
+	// connection while it starts. Call it once Server and the App are shut
+	// down. It returns only if the process was not replaced: with
+	// ErrRestartCancelled when SIGINT or SIGTERM asked the server to stop
+	// meanwhile (the command then exits as on any stop), or with the
+	// error that kept it from re-executing. `hatchgrid serve` sets it on
+	// Unix systems.
+	Restart func() error
 }
+
+// ErrRestartCancelled is what ServeEvent.Restart returns when the server
+// was asked to stop before the process could be replaced.
+var ErrRestartCancelled = errors.New("restart cancelled: the server is stopping")
 
 // TerminateEvent is the event of OnTerminate.
 type TerminateEvent struct {

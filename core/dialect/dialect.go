@@ -87,6 +87,11 @@ type Dialect interface {
 	// dsn, or "" when they share the data database.
 	LogsDSN(dsn string) string
 
+	// Transient reports whether a failure to connect may pass by itself:
+	// the server refused the connection, did not answer in time or said
+	// it is starting. Wrong credentials or a missing database do not.
+	Transient(err error) bool
+
 	// ColumnType maps a portable kind to a column type with its NOT NULL
 	// constraint and zero-value default.
 	ColumnType(k Kind) string
@@ -176,4 +181,37 @@ func withParams(raw string, add url.Values) (string, error) {
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// RedactURL returns the database URL raw with its password (in the user
+// information or a password/sslpassword parameter) replaced by
+// placeholder, which must be letters, digits and underscores, and whether
+// it had one. A URL that does not parse gives "" and true: it may hold
+// anything.
+func RedactURL(raw, placeholder string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", true
+	}
+	redacted := false
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), placeholder)
+			redacted = true
+		}
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, placeholder)
+			redacted = true
+		}
+	}
+	if !redacted {
+		return raw, false
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), true
 }

@@ -1,8 +1,11 @@
 package dialect
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"runtime"
 	"strings"
@@ -34,6 +37,21 @@ func (Postgres) Validate(dsn string) error {
 // LogsDSN implements Dialect: request logs live in their own tables of the
 // data database.
 func (Postgres) LogsDSN(string) string { return "" }
+
+// Transient implements Dialect: network failures (refused, reset, timed
+// out, a host name not resolvable yet) and the server's "starting up" or
+// "shutting down" answers.
+func (Postgres) Transient(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// cannot_connect_now, admin_shutdown, crash_shutdown,
+		// too_many_connections.
+		return pe.Code == "57P03" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "53300"
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
 
 // Open implements Dialect.
 func (Postgres) Open(dsn string, opts Options) (Handles, error) {

@@ -49,6 +49,10 @@ func (d SQLite) LogsDSN(dsn string) string {
 	return "sqlite://" + filepath.Join(filepath.Dir(d.Path(dsn)), "auxiliary.db")
 }
 
+// Transient implements Dialect: a file that cannot be opened now will not
+// open by waiting.
+func (SQLite) Transient(error) bool { return false }
+
 // Open implements Dialect.
 func (d SQLite) Open(dsn string, opts Options) (Handles, error) {
 	path := d.Path(dsn)

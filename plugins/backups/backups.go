@@ -36,8 +36,10 @@ type Plugin struct {
 	// cron schedule (default 5s).
 	PollInterval time.Duration
 	// Restart is called once a restore has shut the app down and put the
-	// restored files in place. Nil replaces the process with a fresh run of
-	// the same binary and arguments (syscall.Exec); tests set their own.
+	// restored files in place. Nil uses the serve command's
+	// (ServeEvent.Restart, which keeps the listening socket open across
+	// the restart) or, without one, replaces the process with a fresh run
+	// of the same binary and arguments (syscall.Exec); tests set their own.
 	Restart func() error
 
 	app *core.App

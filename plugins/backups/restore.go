@@ -23,20 +23,25 @@ const (
 )
 
 // serveState is what a restore needs of the running server: the server to
-// stop, and the serve hook to hold until the process is replaced.
+// stop, the way to restart the process, and the serve hook to hold until
+// the process is replaced.
 type serveState struct {
 	mu         sync.Mutex
 	server     *http.Server
+	restart    func() error // ServeEvent.Restart; nil when serve offers none
 	restarting bool
+	stopped    bool // the server stopped: a restore may no longer begin its restart
 	failed     chan error
 }
 
 // onServe remembers the server and, when it stops for a restore, keeps
 // the serve command from returning (and the process from exiting) until
-// the restore has replaced the process, or failed.
+// the restore has put its files in place and replaced the process, or
+// failed, or given way to a SIGINT/SIGTERM.
 func (p *Plugin) onServe(e *core.ServeEvent) error {
 	p.serve.mu.Lock()
 	p.serve.server = e.Server
+	p.serve.restart = e.Restart
 	if p.serve.failed == nil {
 		p.serve.failed = make(chan error, 1)
 	}
@@ -47,9 +52,16 @@ func (p *Plugin) onServe(e *core.ServeEvent) error {
 
 	p.serve.mu.Lock()
 	restarting := p.serve.restarting
+	p.serve.stopped = true
 	p.serve.mu.Unlock()
 	if restarting {
-		if rerr := <-failed; rerr != nil {
+		rerr := <-failed
+		if errors.Is(rerr, core.ErrRestartCancelled) {
+			p.app.Logger().Info("backup restored; the server stops as asked and serves the restored data when started again",
+				"component", "backups")
+			return nil
+		}
+		if rerr != nil {
 			return fmt.Errorf("restore: %w", rerr)
 		}
 	}
@@ -74,6 +86,21 @@ func (p *Plugin) Restore(ctx context.Context, key string) error {
 	if err != nil {
 		p.release()
 		return err
+	}
+	// Marked in the request, which the server's shutdown waits for: a
+	// serve hook that returns after this waits for the restart, and one
+	// that returned before makes the restore give up, so that the process
+	// never exits half-way through putting the files in place.
+	p.serve.mu.Lock()
+	stopped := p.serve.stopped
+	if p.serve.server != nil && !stopped {
+		p.serve.restarting = true
+	}
+	p.serve.mu.Unlock()
+	if stopped {
+		removeAll(staging)
+		p.release()
+		return core.Errorf(core.CodeInvalid, "Try again later - the server is stopping.")
 	}
 	go p.restart(staging)
 	return nil
@@ -129,10 +156,7 @@ func copyTo(dst string, r io.Reader) error {
 func (p *Plugin) restart(staging string) {
 	log := p.app.Logger().With("component", "backups")
 	p.serve.mu.Lock()
-	srv, failed := p.serve.server, p.serve.failed
-	if srv != nil {
-		p.serve.restarting = true
-	}
+	srv, failed, serveRestart := p.serve.server, p.serve.failed, p.serve.restart
 	p.serve.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), p.app.Config().Server.ShutdownTimeout)
@@ -155,10 +179,13 @@ func (p *Plugin) restart(staging string) {
 	}
 	restart := p.Restart
 	if restart == nil {
+		restart = serveRestart
+	}
+	if restart == nil {
 		restart = execSelf
 	}
 	err := restart()
-	if err != nil {
+	if err != nil && !errors.Is(err, core.ErrRestartCancelled) {
 		log.Error("restart after a restore failed", "error", err)
 	}
 	p.release()

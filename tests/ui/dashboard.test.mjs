@@ -73,6 +73,18 @@ for (const dialect of await dialects()) {
       assert.equal(res.status, 403);
     });
 
+    it('has a favicon, so the browser asks for no missing /favicon.ico', async () => {
+      const icon = await page.evaluate(async () => {
+        const href = document.querySelector('link[rel="icon"]')?.href;
+        if (!href) return null;
+        const res = await fetch(href);
+        return { href, status: res.status, type: res.headers.get('content-type') };
+      });
+      assert.ok(icon, 'the dashboard declares no icon');
+      assert.equal(icon.status, 200, `icon ${icon.href}`);
+      assert.equal(icon.type, 'image/svg+xml');
+    });
+
     it('signs out and in again, refusing a wrong password', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();

@@ -1,0 +1,4 @@
+package hatchgrid
+
+// ShellQuote exposes shellQuote to the tests.
+var ShellQuote = shellQuote
