@@ -312,6 +312,12 @@ func (r *recordResolver) fieldPath(c *Collection, alias string, parts []string, 
 	if f == nil {
 		return filter.Value{}, invalidf("unknown field %q", name)
 	}
+	if isCredential(c, f) {
+		// Not even a rule may read a credential: rules are written by staff
+		// with admin:schema too, and a rule that tests a superuser's token
+		// key is an oracle for it (docs/security.md).
+		return filter.Value{}, invalidf("field %q cannot be used in filters or rules", name)
+	}
 	if f.Hidden && r.restricted() {
 		return filter.Value{}, invalidf("field %q is hidden", name)
 	}
@@ -481,4 +487,10 @@ func fieldFilterType(f *Field) filter.Type {
 // storageValue is v as it would be stored in f's column, for :changed.
 func storageValue(f *Field, v any) any {
 	return columnValue(f, normalize(f, v))
+}
+
+// isCredential reports whether f of c holds a credential (a password hash
+// or an auth record's token key), which no filter or rule may read.
+func isCredential(c *Collection, f *Field) bool {
+	return f.Type == FieldPassword || (c.IsAuth() && f.Name == "tokenKey")
 }
