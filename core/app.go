@@ -52,7 +52,7 @@ type App struct {
 	collections *CollectionService
 	requestLogs *LogService
 	files       fileState
-	rateLimiter ratelimit.Store
+	rateLimiter ratelimit.Counter
 	bruteForce  *BruteForce
 	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
