@@ -54,7 +54,9 @@ type App struct {
 	files       fileState
 	rateLimiter ratelimit.Counter
 	bruteForce  *BruteForce
-	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
+	background  *backgroundWork
+	otpIssue    sync.Mutex // AuthService.issueOTP's check-then-insert
+	mailer      Mailer     // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
 	rt          *Realtime
 	cluster     *Cluster
@@ -110,6 +112,7 @@ func New(cfg *Config, opts ...Option) *App {
 	a.requestLogs = newLogService(a)
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
 	a.bruteForce = newBruteForce(a)
+	a.background = newBackgroundWork()
 	a.rt = newRealtime(a)
 	a.cluster = newCluster(a)
 	return a
@@ -289,6 +292,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdownOnce.Do(func() {
 		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
 			a.cluster.leave()
+			a.background.close(e.Context)
 			a.jobs.closeJobs(e.Context)
 			a.rt.close()
 			a.requestLogs.stop(e.Context)
