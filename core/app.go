@@ -65,7 +65,8 @@ type App struct {
 
 	hooks
 
-	extraAdminResources []string // added by plugins (AddAdminResource)
+	extraAdminResources []string       // added by plugins (AddAdminResource)
+	sealedColumns       []sealedColumn // added by plugins (AddSealedColumn)
 
 	pluginsRegistered bool
 	bootstrapped      bool
@@ -185,6 +186,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		if err := a.collections.Reload(e.Context); err != nil {
+			return err
+		}
+		if err := a.sealStoredSecrets(e.Context); err != nil {
 			return err
 		}
 		if err := a.openAuthz(); err != nil {

@@ -45,6 +45,10 @@ type Config struct {
 	// Plugins holds each plugin's own section, by plugin name; a plugin
 	// reads its section with App.PluginConfig.
 	Plugins map[string]map[string]any `koanf:"plugins"`
+	// EncryptionKeyOld is the previous key while the key is rotated: the
+	// secrets sealed with it are opened and sealed again with
+	// EncryptionKey when the App starts (see docs/security.md).
+	EncryptionKeyOld string `koanf:"encryption_key_old"`
 }
 
 // RealtimeConfig tunes the realtime API (/api/realtime) of this instance.
@@ -282,6 +286,9 @@ func (c *Config) validate() error {
 	}
 	if n := len(c.EncryptionKey); n != 0 && n != 32 {
 		return &ConfigError{Key: "encryption_key", Reason: fmt.Sprintf("must be exactly 32 characters, got %d", n)}
+	}
+	if n := len(c.EncryptionKeyOld); n != 0 && n != 32 {
+		return &ConfigError{Key: "encryption_key_old", Reason: fmt.Sprintf("must be exactly 32 characters, got %d", n)}
 	}
 	if c.Database.URL != "" {
 		if err := validateDatabaseURL(c.Database.URL); err != nil {

@@ -18,11 +18,6 @@ import (
 // records to the OAuth2 accounts they sign in with.
 const ExternalAuthsCollectionName = "_externalAuths"
 
-// sealedSecretPrefix marks client secrets stored encrypted with the
-// configured encryption key; secrets without it are plain text (stored
-// before a key was configured).
-const sealedSecretPrefix = "hgenc1:"
-
 // OAuth2Options are an auth collection's "oauth2" options, PocketBase's
 // keys.
 type OAuth2Options struct {
@@ -148,12 +143,8 @@ func (a *App) prepareOAuth2(c *Collection) error {
 				errs[key+"userInfoURL"] = Required()
 			}
 		}
-		if k := a.cfg.EncryptionKey; k != "" && p.ClientSecret != "" && !strings.HasPrefix(p.ClientSecret, sealedSecretPrefix) {
-			sealed, err := security.Encrypt([]byte(p.ClientSecret), k)
-			if err != nil {
-				return err
-			}
-			p.ClientSecret = sealedSecretPrefix + sealed
+		if err := a.sealClientSecret(p); err != nil {
+			return err
 		}
 	}
 	m := o.MappedFields
@@ -168,17 +159,22 @@ func (a *App) prepareOAuth2(c *Collection) error {
 	return nil
 }
 
-// openSecret returns a stored client secret in plain text.
-func (a *App) openSecret(stored string) (string, error) {
-	sealed, ok := strings.CutPrefix(stored, sealedSecretPrefix)
-	if !ok {
-		return stored, nil
+// sealClientSecret stores p's client secret sealed (SealSecret). A
+// provider keeps its stored secret when the client sends none (withInput),
+// so the secret here is either that stored value, kept as it is, or a new
+// one in plain text. A value that merely looks stored but does not open as
+// an OAuth2 client secret (a secret of another purpose copied from a
+// backup, say) is taken as plain text: it can never be used to make the
+// server reveal another secret.
+func (a *App) sealClientSecret(p *OAuth2ProviderConfig) error {
+	if looksStored(p.ClientSecret) {
+		if _, err := a.OpenSecret(SecretOAuth2ClientSecret, p.ClientSecret); err == nil {
+			return nil
+		}
 	}
-	if a.cfg.EncryptionKey == "" {
-		return "", fmt.Errorf("an encrypted client secret needs the encryption key")
-	}
-	plain, err := security.Decrypt(sealed, a.cfg.EncryptionKey)
-	return string(plain), err
+	sealed, err := a.SealSecret(SecretOAuth2ClientSecret, p.ClientSecret)
+	p.ClientSecret = sealed
+	return err
 }
 
 // OAuth2Method is one provider as auth-methods lists it: where to send
@@ -265,7 +261,7 @@ func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAut
 	if len(fields) > 0 {
 		return nil, Invalid("An error occurred while validating the submitted data.", fields)
 	}
-	secret, err := s.app.openSecret(cfg.ClientSecret)
+	secret, err := s.app.OpenSecret(SecretOAuth2ClientSecret, cfg.ClientSecret)
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,9 @@ func (p *Plugin) Register(app *core.App) error {
 	}); err != nil {
 		return err
 	}
+	// Secrets are sealed with the encryption key when one is configured,
+	// and sealed at start when they were stored before it was.
+	app.AddSealedColumn("_webhooks", "secret", core.SecretWebhook)
 	app.Jobs().Register(JobType, p.deliver,
 		core.JobMaxRetry(maxRetry),
 		core.JobRetryDelay(func(n int, _ error) time.Duration { return delay(n) }))
@@ -306,13 +309,20 @@ func (p *Plugin) deliver(ctx context.Context, job *core.Job) error {
 }
 
 func (p *Plugin) send(ctx context.Context, w *webhook, deliveryID, event string, body []byte) (int, error) {
+	// An instance that lacks the key a secret is sealed with (one not yet
+	// restarted in a key rotation) fails the attempt; a retry may land on
+	// one that has it.
+	secret, err := p.app.OpenSecret(core.SecretWebhook, w.Secret)
+	if err != nil {
+		return 0, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Hatchgrid-Webhooks")
-	req.Header.Set(HeaderSignature, Sign(w.Secret, body))
+	req.Header.Set(HeaderSignature, Sign(secret, body))
 	req.Header.Set(HeaderEvent, event)
 	req.Header.Set(HeaderDelivery, deliveryID)
 	resp, err := p.client.Do(req)
