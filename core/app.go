@@ -55,6 +55,7 @@ type App struct {
 	rateLimiter ratelimit.Counter
 	bruteForce  *BruteForce
 	background  *backgroundWork
+	outbound    *outbound
 	otpIssue    sync.Mutex // AuthService.issueOTP's check-then-insert
 	mailer      Mailer     // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
@@ -114,6 +115,7 @@ func New(cfg *Config, opts ...Option) *App {
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
 	a.bruteForce = newBruteForce(a)
 	a.background = newBackgroundWork()
+	a.outbound = newOutbound(cfg.Outbound)
 	a.rt = newRealtime(a)
 	a.cluster = newCluster(a)
 	return a
@@ -301,6 +303,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			a.rt.close()
 			a.requestLogs.stop(e.Context)
 			a.closeFiles()
+			a.outbound.close()
 			a.closeDBs()
 			return nil
 		})

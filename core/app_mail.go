@@ -120,6 +120,7 @@ func (t settingsTransport) Send(ctx context.Context, msg *MailMessage) error {
 			Host: smtp.Host, Port: smtp.Port, Username: smtp.Username, Password: smtp.Password,
 			AuthMethod: smtp.AuthMethod, TLS: smtp.TLS, LocalName: smtp.LocalName,
 			UserAgent: "Hatchgrid/" + Version,
+			Dialer:    a.OutboundPolicy(OutboundService).Dialer(mailer.DefaultSMTPTimeout),
 		})
 		if err := (SenderMailer{s}).Send(ctx, msg); err != nil {
 			return Wrap(err, CodeUnavailable, "Failed to send the email.")

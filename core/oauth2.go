@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -269,7 +268,9 @@ func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAut
 	if err != nil {
 		return nil, err
 	}
-	pctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: 30 * time.Second})
+	// Every request of the sign-in (token, user info, JWKS) goes through
+	// the client in pctx, which checks where it connects.
+	pctx := context.WithValue(ctx, oauth2.HTTPClient, s.app.HTTPClient(OutboundService, 30*time.Second))
 	token, err := p.exchange(pctx, in.Code, in.CodeVerifier, in.RedirectURL)
 	if err != nil {
 		return nil, Wrap(err, CodeInvalid, "Failed to authenticate.")

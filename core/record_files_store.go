@@ -35,7 +35,7 @@ func (a *App) fileStore() filesystem.Store {
 		return cur.store
 	}
 	var store filesystem.Store
-	s, err := newS3Store(cfg)
+	s, err := a.NewS3Store(cfg)
 	if err != nil {
 		a.logger.Error("S3 file storage is misconfigured; file operations fail until the settings are fixed", "error", err)
 		store = failedStore{err}
@@ -57,7 +57,10 @@ func (a *App) s3Settings() S3Settings {
 	return S3Settings{}
 }
 
-func newS3Store(cfg S3Settings) (*filesystem.S3, error) {
+// NewS3Store returns a store on the bucket of cfg (settings.s3 or
+// settings.backups.s3) whose connections pass the destination policy of
+// OutboundService.
+func (a *App) NewS3Store(cfg S3Settings) (*filesystem.S3, error) {
 	return filesystem.NewS3(filesystem.S3Config{
 		Endpoint:       cfg.Endpoint,
 		Bucket:         cfg.Bucket,
@@ -65,6 +68,7 @@ func newS3Store(cfg S3Settings) (*filesystem.S3, error) {
 		AccessKey:      cfg.AccessKey,
 		Secret:         cfg.Secret,
 		ForcePathStyle: cfg.ForcePathStyle,
+		Dialer:         a.OutboundPolicy(OutboundService).Dialer(30 * time.Second),
 	})
 }
 
@@ -83,7 +87,7 @@ func (a *App) TestS3(ctx context.Context, cfg S3Settings) error {
 	if !cfg.Enabled {
 		return &Error{Code: CodeInvalid, Message: failed + " Raw error: \nS3 storage filesystem is not enabled."}
 	}
-	s, err := newS3Store(cfg)
+	s, err := a.NewS3Store(cfg)
 	if err != nil {
 		return &Error{Code: CodeInvalid, Message: failed + " Raw error: \nfailed to initialize the S3 filesystem: " + err.Error() + ".", Err: err}
 	}

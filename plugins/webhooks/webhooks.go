@@ -56,7 +56,11 @@ const (
 
 // Plugin delivers webhooks. The zero value is ready to use.
 type Plugin struct {
-	// Client sends the deliveries; nil means a client with Timeout.
+	// Client sends the deliveries; nil means the App's webhook client
+	// (App.HTTPClient(core.OutboundWebhook, Timeout)), which refuses
+	// loopback, private, link-local and metadata addresses unless the
+	// outbound config allows them, redirects included. A Client given
+	// here bypasses that policy.
 	Client *http.Client
 	// Timeout bounds one delivery attempt (default 10s).
 	Timeout time.Duration
@@ -93,7 +97,7 @@ func (p *Plugin) Register(app *core.App) error {
 		if timeout <= 0 {
 			timeout = 10 * time.Second
 		}
-		p.client = &http.Client{Timeout: timeout}
+		p.client = app.HTTPClient(core.OutboundWebhook, timeout)
 	}
 	maxRetry := p.MaxRetry
 	if maxRetry <= 0 {

@@ -81,6 +81,7 @@ func (w *world) config(key, oldKey string) *core.Config {
 	cfg := coretest.Config(w.t)
 	cfg.DataDir, cfg.Database.URL = w.dataDir, w.dbURL
 	cfg.EncryptionKey, cfg.EncryptionKeyOld = key, oldKey
+	cfg.Outbound.WebhooksPrivate = true // the receiver is on 127.0.0.1
 	return cfg
 }
 
