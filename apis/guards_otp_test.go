@@ -196,3 +196,18 @@ func TestGuardsAcrossInstances(t *testing.T) {
 		assertTooManyRequestsBody(t, rec, "Too many failed attempts. Try again later.")
 	}
 }
+
+// TestOTPGuessedIDsCountPerIP: OTP ids that match nothing cannot be
+// guessed without end either: they count as failed sign-ins of the
+// client's IP, 30 a minute.
+func TestOTPGuessedIDsCountPerIP(t *testing.T) {
+	t.Parallel()
+	e := newOTPEnv(t)
+	for i := range core.BruteForceMaxPerIP {
+		rec := otpSignIn(e.env, fmt.Sprintf("guess%010d", i), "00000000", "")
+		if rec.Code != 400 {
+			t.Fatalf("guess %d: %d %s", i+1, rec.Code, rec.Body.String())
+		}
+	}
+	assertTooManyRequestsBody(t, otpSignIn(e.env, "guessmore000000", "00000000", ""), "Too many failed attempts. Try again later.")
+}
