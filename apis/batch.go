@@ -243,6 +243,7 @@ var batchInheritedKeys = []string{ctxAuth, ctxRefreshable}
 // batchAction is the record route an item names, with its path params.
 type batchAction struct {
 	handler echo.HandlerFunc
+	route   string   // the route pattern of the single request
 	values  []string // collection[, id]
 }
 
@@ -266,6 +267,10 @@ func (h batchHandlers) runItem(ctx context.Context, c echo.Context, item *batchI
 	ic.Set(ctxRequestContext, "batch")
 	ic.SetParamNames([]string{"collection", "id"}[:len(act.values)]...)
 	ic.SetParamValues(act.values...)
+	limited := limitedRequest{method: req.Method, path: req.URL.Path, route: act.route, collection: act.values[0]}
+	if err := checkRequestLimits(h.app, ic, limited); err != nil {
+		return batchResult{}, err
+	}
 	if err := act.handler(ic); err != nil {
 		return batchResult{}, err
 	}
@@ -278,6 +283,12 @@ func (h batchHandlers) runItem(ctx context.Context, c echo.Context, item *batchI
 	}
 	return res, nil
 }
+
+// The record routes a batch item can stand for, as echo names them.
+const (
+	routeRecords = "/api/collections/:collection/records"
+	routeRecord  = "/api/collections/:collection/records/:id"
+)
 
 // route maps an item to its record route, as PocketBase's batch does:
 // POST and PUT on /api/collections/{c}/records, PATCH and DELETE on
@@ -302,23 +313,23 @@ func (h batchHandlers) route(ctx context.Context, item *batchItem) (*batchAction
 		case id == "":
 			return nil, false
 		case item.Method == http.MethodPatch:
-			return &batchAction{records.update, []string{collection, id}}, true
+			return &batchAction{records.update, routeRecord, []string{collection, id}}, true
 		case item.Method == http.MethodDelete:
-			return &batchAction{records.delete, []string{collection, id}}, true
+			return &batchAction{records.delete, routeRecord, []string{collection, id}}, true
 		}
 		return nil, false
 	}
 	switch item.Method {
 	case http.MethodPost:
-		return &batchAction{records.create, []string{collection}}, true
+		return &batchAction{records.create, routeRecords, []string{collection}}, true
 	case http.MethodPut:
 		if id := formString(item.Body, "id"); id != "" && h.exists(ctx, collection, id) {
 			u.Path += "/" + id
 			item.Method, item.URL = http.MethodPatch, u.String()
-			return &batchAction{records.update, []string{collection, id}}, true
+			return &batchAction{records.update, routeRecord, []string{collection, id}}, true
 		}
 		item.Method = http.MethodPost
-		return &batchAction{records.create, []string{collection}}, true
+		return &batchAction{records.create, routeRecords, []string{collection}}, true
 	}
 	return nil, false
 }

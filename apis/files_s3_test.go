@@ -135,18 +135,17 @@ func TestS3TestEndpoint(t *testing.T) {
 	e.run(t, []scenario{
 		testS3("storage disabled", "storage", 400, `Raw error: \nS3 storage filesystem is not enabled.`),
 		{name: "wrong secret", method: "PATCH", path: "/api/settings", token: "superuser", body: s3SettingsBody(srv, "not-the-secret"), wantStatus: 200},
-		testS3("wrong secret fails", "storage", 400,
-			`"message":"Failed to test the S3 filesystem. Raw error: \nfailed to upload a test file: s3: SignatureDoesNotMatch`, `"data":{}`),
+		testS3("wrong secret fails", "storage", 400, `{"data":{},"message":"Failed to test the S3 filesystem.","status":400}`),
 		{name: "right secret", method: "PATCH", path: "/api/settings", token: "superuser", body: `{"s3":{"secret":"` + srv.Secret + `"}}`, wantStatus: 200},
 		testS3("right secret works", "storage", 204),
 		{name: "missing bucket", method: "PATCH", path: "/api/settings", token: "superuser", body: `{"s3":{"bucket":"no-such-bucket"}}`, wantStatus: 200},
-		testS3("missing bucket fails", "storage", 400, `NoSuchBucket`),
+		testS3("missing bucket fails", "storage", 400, `"message":"Failed to test the S3 filesystem."`),
 		testS3("backups disabled", "backups", 400, `S3 storage filesystem is not enabled.`),
 		{name: "backups on S3", method: "PATCH", path: "/api/settings", token: "superuser", body: string(backups), wantStatus: 200},
 		testS3("backups works", "backups", 204),
 		{name: "unreachable endpoint", method: "PATCH", path: "/api/settings", token: "superuser",
 			body: `{"s3":{"bucket":"` + srv.Bucket + `","endpoint":"http://127.0.0.1:1"}}`, wantStatus: 200},
-		testS3("unreachable endpoint fails", "storage", 400, `failed to upload a test file`),
+		testS3("unreachable endpoint fails", "storage", 400, `"message":"Failed to test the S3 filesystem."`),
 	})
 	if _, denied := srv.Requests(); denied == 0 {
 		t.Fatal("the wrong secret never reached the service")

@@ -76,12 +76,28 @@ func rateLimit(app *core.App) echo.MiddlewareFunc {
 }
 
 func checkRateLimits(app *core.App, c echo.Context) error {
+	req := c.Request()
+	return checkRequestLimits(app, c, limitedRequest{
+		method: req.Method, path: req.URL.Path, route: c.Path(), collection: c.Param("collection"),
+	})
+}
+
+// limitedRequest is what the rate limits look at in a request: its method
+// and path, the route pattern echo matched and the collection in it.
+type limitedRequest struct {
+	method, path, route, collection string
+}
+
+// checkRequestLimits counts r against settings.rateLimits for c's caller
+// and client IP: its path rule and, on a collection route, its tag rule.
+// A batch item is checked through it as the request it stands for, so
+// that a batch cannot multiply a collection's limits.
+func checkRequestLimits(app *core.App, c echo.Context, r limitedRequest) error {
 	settings := app.RateLimitSettings()
 	if !settings.Enabled || len(settings.Rules) == 0 {
 		return nil
 	}
-	req := c.Request()
-	actor := core.ActorFrom(req.Context())
+	actor := core.ActorFrom(c.Request().Context())
 	if actor.IsSuperuser() {
 		return nil
 	}
@@ -94,16 +110,16 @@ func checkRateLimits(app *core.App, c echo.Context) error {
 		audience = audienceAuth
 	}
 
-	if rule, ok := matchPathRule(settings.Rules, audience, req.Method, req.URL.Path); ok {
+	if rule, ok := matchPathRule(settings.Rules, audience, r.method, r.path); ok {
 		if err := consumeRateLimit(app, c, rule, "", ip); err != nil {
 			return err
 		}
 	}
-	tags := collectionTags[routeKey{req.Method, c.Path()}]
+	tags := collectionTags[routeKey{r.method, r.route}]
 	if len(tags) == 0 {
 		return nil
 	}
-	col, err := app.Collections().Find(c.Param("collection"))
+	col, err := app.Collections().Find(r.collection)
 	if err != nil {
 		return nil // the handler answers 404
 	}

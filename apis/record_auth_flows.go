@@ -125,7 +125,9 @@ func (h authHandlers) authWithOTP(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	rec, err := h.guarded(c, col.ID+":otp:"+formString(form, "otpId"), func() (*core.Record, error) {
+	// The attempts per record are core's to count (AuthWithOTP); the
+	// guard adds the per-IP count of failures, against OTP id guessing.
+	rec, err := h.guarded(c, "", func() (*core.Record, error) {
 		return h.app.Auth().AuthWithOTP(ctx, col, formString(form, "otpId"), formString(form, "password"))
 	})
 	if err != nil {

@@ -36,21 +36,17 @@ func TestAuthEmailFlows(t *testing.T) {
 		{name: "verification for an unknown email is a 204 too", method: "POST", path: "/api/collections/users/request-verification",
 			body: `{"email":"nobody@example.com"}`, wantStatus: 204},
 		{name: "verification without email", method: "POST", path: "/api/collections/users/request-verification", body: `{}`, wantStatus: 400},
-		{name: "request verification", method: "POST", path: "/api/collections/users/request-verification",
-			body: `{"email":"ann@example.com"}`, wantStatus: 204},
 	})
+	// mail sends the flow requests of s and returns the mail they make to.
+	mail := func(to string, s ...scenario) string {
+		t.Helper()
+		return coretest.AwaitMail(t, app, to, func() { e.run(t, s) }).HTML
+	}
+	token := tokenInMail.FindString(mail("ann@example.com", scenario{name: "request verification", method: "POST",
+		path: "/api/collections/users/request-verification", body: `{"email":"ann@example.com"}`, wantStatus: 204}))
 	if box.Len() != 1 {
 		t.Fatalf("%d mails, want only the one to ann", box.Len())
 	}
-	mail := func(to string) string {
-		t.Helper()
-		m, ok := box.LastTo(to)
-		if !ok {
-			t.Fatalf("no mail to %s", to)
-		}
-		return m.HTML
-	}
-	token := tokenInMail.FindString(mail("ann@example.com"))
 	e.run(t, []scenario{
 		{name: "confirm with a bad token", method: "POST", path: "/api/collections/users/confirm-verification", body: `{"token":"x.y.z"}`,
 			wantStatus: 400, wantContent: []string{`"token":{"code":"validation_invalid_token"`}},
@@ -58,9 +54,9 @@ func TestAuthEmailFlows(t *testing.T) {
 		{name: "signed in and verified", method: "POST", path: "/api/collections/users/auth-with-password",
 			body: `{"identity":"ann@example.com","password":"Secret12345"}`, wantStatus: 200, wantContent: []string{`"verified":true`}},
 		{name: "reset for an unknown email", method: "POST", path: "/api/collections/users/request-password-reset", body: `{"email":"nobody@example.com"}`, wantStatus: 204},
-		{name: "request reset", method: "POST", path: "/api/collections/users/request-password-reset", body: `{"email":"ann@example.com"}`, wantStatus: 204},
 	})
-	reset := tokenInMail.FindString(mail("ann@example.com"))
+	reset := tokenInMail.FindString(mail("ann@example.com", scenario{name: "request reset", method: "POST",
+		path: "/api/collections/users/request-password-reset", body: `{"email":"ann@example.com"}`, wantStatus: 204}))
 	e.run(t, []scenario{
 		{name: "confirm reset mismatch", method: "POST", path: "/api/collections/users/confirm-password-reset",
 			body: `{"token":"` + reset + `","password":"Changed12345","passwordConfirm":"nope"}`, wantStatus: 400},
@@ -76,15 +72,15 @@ func TestAuthEmailFlows(t *testing.T) {
 
 	// OTP sign-in.
 	var otpID string
-	e.run(t, []scenario{{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`,
+	otpMail := mail("ann@example.com", scenario{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`,
 		wantStatus: 200, check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 			var body map[string]string
 			json.Unmarshal(rec.Body.Bytes(), &body)
 			otpID = body["otpId"]
-		}}})
-	code := otpInMail.FindString(mail("ann@example.com"))
+		}})
+	code := otpInMail.FindString(otpMail)
 	if code == "" {
-		t.Fatalf("no 8-digit code in the OTP mail: %s", mail("ann@example.com"))
+		t.Fatalf("no 8-digit code in the OTP mail: %s", otpMail)
 	}
 	var userToken string
 	e.run(t, []scenario{
@@ -104,7 +100,8 @@ func TestAuthEmailFlows(t *testing.T) {
 		{name: "email change needs auth", method: "POST", path: "/api/collections/users/request-email-change", body: `{"newEmail":"new@example.com"}`, wantStatus: 401},
 		{name: "request email change", method: "POST", path: "/api/collections/users/request-email-change", token: userToken, body: `{"newEmail":"new@example.com"}`, wantStatus: 204},
 	})
-	change := tokenInMail.FindString(mail("new@example.com"))
+	m, _ := box.LastTo("new@example.com")
+	change := tokenInMail.FindString(m.HTML)
 	e.run(t, []scenario{
 		{name: "confirm with wrong password", method: "POST", path: "/api/collections/users/confirm-email-change", body: `{"token":"` + change + `","password":"nope"}`, wantStatus: 400},
 		{name: "confirm email change", method: "POST", path: "/api/collections/users/confirm-email-change", body: `{"token":"` + change + `","password":"Changed12345"}`, wantStatus: 204},
@@ -117,7 +114,6 @@ func TestMFA(t *testing.T) {
 	t.Parallel()
 	app := coretest.NewApp(t)
 	e := newEnv(t, app)
-	box := coretest.Mailbox(t, app)
 	mustCollection(t, app, `{"name":"users","type":"auth","createRule":"","mfa":{"enabled":true,"duration":600},"otp":{"enabled":true}}`)
 	e.do(scenario{method: "POST", path: "/api/collections/users/records", body: `{"email":"ann@example.com","password":"Secret12345","passwordConfirm":"Secret12345"}`})
 
@@ -138,14 +134,15 @@ func TestMFA(t *testing.T) {
 	e.run(t, []scenario{
 		{name: "same method again is refused", method: "POST", path: "/api/collections/users/auth-with-password",
 			body: `{"identity":"ann@example.com","password":"Secret12345","mfaId":"` + mfaID + `"}`, wantStatus: 400},
-		{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`, wantStatus: 200,
+	})
+	m := coretest.AwaitMail(t, app, "ann@example.com", func() {
+		e.run(t, []scenario{{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`, wantStatus: 200,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 				var body map[string]string
 				json.Unmarshal(rec.Body.Bytes(), &body)
 				otpID = body["otpId"]
-			}},
+			}}})
 	})
-	m, _ := box.LastTo("ann@example.com")
 	code := otpInMail.FindString(m.HTML)
 	e.run(t, []scenario{
 		{name: "second factor with the mfaId", method: "POST", path: "/api/collections/users/auth-with-otp",

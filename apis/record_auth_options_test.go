@@ -60,7 +60,6 @@ func TestAuthFlowsUseCollectionOptions(t *testing.T) {
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithClock(now)))
 	e := newEnv(t, app)
-	box := coretest.Mailbox(t, app)
 	settings := app.Settings()
 	settings.Meta.AppName, settings.Meta.AppURL = "Hatch", "https://hatch.example.com/"
 	if err := app.SaveSettings(context.Background(), settings); err != nil {
@@ -94,11 +93,7 @@ func TestAuthFlowsUseCollectionOptions(t *testing.T) {
 	mailed := func(s scenario, to, marker string) (core.MailMessage, string) {
 		t.Helper()
 		s.wantStatus = 204
-		e.run(t, []scenario{s})
-		m, ok := box.LastTo(to)
-		if !ok {
-			t.Fatalf("%s: no mail to %s", s.name, to)
-		}
+		m := coretest.AwaitMail(t, app, to, func() { e.run(t, []scenario{s}) })
 		token := regexp.MustCompile(regexp.QuoteMeta(marker) + `([\w.-]+)`).FindStringSubmatch(m.HTML)
 		if token == nil {
 			t.Fatalf("%s: no %s link in %s", s.name, marker, m.HTML)

@@ -46,7 +46,6 @@ func TestAuthRule(t *testing.T) {
 	t.Parallel()
 	app := coretest.NewApp(t)
 	e := newEnv(t, app)
-	box := coretest.Mailbox(t, app)
 	mustCollection(t, app, `{"name":"users","type":"auth","authRule":"verified = true","viewRule":"id = @request.auth.id",
 		"otp":{"enabled":true,"duration":180,"length":8}}`)
 	const (
@@ -95,12 +94,10 @@ func TestAuthRule(t *testing.T) {
 	// rule is checked (PocketBase's order), so the rule lets it in.
 	otp := func(email string) (id, code string) {
 		t.Helper()
-		e.run(t, []scenario{{name: "request otp for " + email, method: "POST", path: "/api/collections/users/request-otp",
-			body: `{"email":"` + email + `"}`, wantStatus: 200, check: grabAuth(&id, nil)}})
-		m, ok := box.LastTo(email)
-		if !ok {
-			t.Fatalf("no OTP mail to %s", email)
-		}
+		m := coretest.AwaitMail(t, app, email, func() {
+			e.run(t, []scenario{{name: "request otp for " + email, method: "POST", path: "/api/collections/users/request-otp",
+				body: `{"email":"` + email + `"}`, wantStatus: 200, check: grabAuth(&id, nil)}})
+		})
 		return id, otpInMail.FindString(m.HTML)
 	}
 	otpBody := func(id, code string) string { return `{"otpId":"` + id + `","password":"` + code + `"}` }

@@ -52,9 +52,12 @@ type App struct {
 	collections *CollectionService
 	requestLogs *LogService
 	files       fileState
-	rateLimiter ratelimit.Store
+	rateLimiter ratelimit.Counter
 	bruteForce  *BruteForce
-	mailer      Mailer // WithMailer's transport; nil picks one from the settings per send
+	background  *backgroundWork
+	outbound    *outbound
+	otpIssue    sync.Mutex // AuthService.issueOTP's check-then-insert
+	mailer      Mailer     // WithMailer's transport; nil picks one from the settings per send
 	authz       *authz.Enforcer
 	rt          *Realtime
 	cluster     *Cluster
@@ -63,8 +66,9 @@ type App struct {
 
 	hooks
 
-	extraAdminResources []string // added by plugins (AddAdminResource)
-	superuserOnly       []string // added by plugins (AddSuperuserOnlyResource)
+	extraAdminResources []string       // added by plugins (AddAdminResource)
+	superuserOnly       []string       // added by plugins (AddSuperuserOnlyResource)
+	sealedColumns       []sealedColumn // added by plugins (AddSealedColumn)
 
 	pluginsRegistered bool
 	bootstrapped      bool
@@ -111,6 +115,8 @@ func New(cfg *Config, opts ...Option) *App {
 	a.requestLogs = newLogService(a)
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
 	a.bruteForce = newBruteForce(a)
+	a.background = newBackgroundWork()
+	a.outbound = newOutbound(cfg.Outbound)
 	a.rt = newRealtime(a)
 	a.cluster = newCluster(a)
 	return a
@@ -183,6 +189,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		if err := a.collections.Reload(e.Context); err != nil {
+			return err
+		}
+		if err := a.sealStoredSecrets(e.Context); err != nil {
 			return err
 		}
 		if err := a.openAuthz(); err != nil {
@@ -292,10 +301,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdownOnce.Do(func() {
 		err = a.OnTerminate().Trigger(&TerminateEvent{App: a, Context: ctx}, func(e *TerminateEvent) error {
 			a.cluster.leave()
+			a.background.close(e.Context)
 			a.jobs.closeJobs(e.Context)
 			a.rt.close()
 			a.requestLogs.stop(e.Context)
 			a.closeFiles()
+			a.outbound.close()
 			a.closeDBs()
 			return nil
 		})

@@ -123,6 +123,7 @@ func (t settingsTransport) Send(ctx context.Context, msg *MailMessage) error {
 			Host: smtp.Host, Port: smtp.Port, Username: smtp.Username, Password: smtp.Password,
 			AuthMethod: smtp.AuthMethod, TLS: smtp.TLS, LocalName: smtp.LocalName,
 			UserAgent: "Hatchgrid/" + Version,
+			Dialer:    a.OutboundPolicy(OutboundService).Dialer(mailer.DefaultSMTPTimeout),
 		})
 		if err := (SenderMailer{s}).Send(ctx, msg); err != nil {
 			return Wrap(err, CodeUnavailable, "Failed to send the email.")
@@ -154,9 +155,11 @@ const testEmailFailed = "Failed to send the test email."
 // SendTestEmail validates in, renders the collection's template for a
 // stand-in record carrying in.Email and placeholder values (a dummy token,
 // OTP and alert), and sends it through the App's mailer. Bad input is a
-// validation Error with per-field details; a failed render or delivery is
-// an invalid Error whose message ends with the raw cause, as PocketBase
-// reports it to the superuser testing the settings.
+// validation Error with per-field details; SMTP switched off is said so.
+// Any other failure is PocketBase's invalid Error without the raw cause,
+// which is logged: the mail server is whatever the settings name, and its
+// replies (or why it could not be reached) would make this a probe of
+// the internal network.
 func (a *App) SendTestEmail(ctx context.Context, in TestEmail) error {
 	c, err := a.validateTestEmail(in)
 	if err != nil {
@@ -178,15 +181,14 @@ func (a *App) SendTestEmail(ctx context.Context, in TestEmail) error {
 	if err == nil {
 		err = a.MailerNow().Send(ctx, msg)
 	}
-	if err != nil {
-		cause := err
-		var ce *Error
-		if errors.As(err, &ce) && ce.Err != nil {
-			cause = ce.Err
-		}
-		return &Error{Code: CodeInvalid, Message: testEmailFailed + " Raw error: \n" + cause.Error(), Err: err}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrMailNotConfigured):
+		return &Error{Code: CodeInvalid, Message: testEmailFailed + " Raw error: \n" + ErrMailNotConfigured.Error(), Err: err}
 	}
-	return nil
+	a.logger.WarnContext(ctx, "test email failed", "component", "mail", "template", in.Template, "error", err.Error())
+	return &Error{Code: CodeInvalid, Message: testEmailFailed, Err: err}
 }
 
 func (a *App) validateTestEmail(in TestEmail) (*Collection, error) {

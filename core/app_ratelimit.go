@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/ratelimit"
@@ -28,8 +29,8 @@ const rateLimitRedisTimeout = 300 * time.Millisecond
 // seconds for a dead server, which is right for jobs, not for a check
 // made on every request.
 func (a *App) openRateLimiter() {
-	memory, ok := a.rateLimiter.(ratelimit.Counter)
-	if a.redis == nil || !ok {
+	memory := a.rateLimiter
+	if a.redis == nil {
 		return
 	}
 	opts := *a.redis.Options()
@@ -59,3 +60,34 @@ func (a *App) closeRateLimiter() {
 		a.rateLimitRedis = nil
 	}
 }
+
+// guardStore is where the guards that are not settings.rateLimits (the
+// brute-force guard, the OTP attempts) count: the request rate limits'
+// store, so in Redis when redis.url is set, with the same fallback.
+func (a *App) guardStore() ratelimit.Counter { return a.rateLimiter }
+
+// guardBucket is one guard's keys in the guard store, apart from every
+// other guard's and from the request rate limits' ("rl\x00...").
+type guardBucket struct {
+	app  *App
+	name string
+}
+
+func (g guardBucket) key(k string) string { return "guard\x00" + g.name + "\x00" + k }
+
+// Allow implements ratelimit.Store.
+func (g guardBucket) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	return g.app.guardStore().Allow(ctx, g.key(key), limit, window)
+}
+
+// Peek implements ratelimit.Counter.
+func (g guardBucket) Peek(ctx context.Context, key string, limit int) (bool, time.Duration, error) {
+	return g.app.guardStore().Peek(ctx, g.key(key), limit)
+}
+
+// Reset implements ratelimit.Counter.
+func (g guardBucket) Reset(ctx context.Context, key string) error {
+	return g.app.guardStore().Reset(ctx, g.key(key))
+}
+
+var _ ratelimit.Counter = guardBucket{}

@@ -199,6 +199,13 @@ func (s *AuthService) AuthWithPassword(ctx context.Context, c *Collection, ident
 	return rec, nil
 }
 
+// identityKey is the value findByIdentity compares with LOWER(field): the
+// identity without NUL bytes or invalid UTF-8 (which the database could
+// not store), lower-cased. The brute-force guard counts failures under it
+// too; any other normalisation in one and not the other would let
+// variants of one identity escape the guard.
+func identityKey(identity string) string { return strings.ToLower(cleanText(identity)) }
+
 // findByIdentity looks identity up in the identity fields: email first
 // when it looks like an address, each field case-insensitively.
 func (s *AuthService) findByIdentity(ctx context.Context, c *Collection, identity, only string) (*Record, error) {
@@ -214,7 +221,7 @@ func (s *AuthService) findByIdentity(ctx context.Context, c *Collection, identit
 		if f == nil {
 			continue
 		}
-		recs, err := s.app.Records().query(ctx, c, "LOWER("+quote(c.Name)+"."+quote(f.Name)+") = ?", []any{strings.ToLower(cleanText(identity))}, " LIMIT 2")
+		recs, err := s.app.Records().query(ctx, c, "LOWER("+quote(c.Name)+"."+quote(f.Name)+") = ?", []any{identityKey(identity)}, " LIMIT 2")
 		if err != nil {
 			return nil, err
 		}

@@ -57,20 +57,25 @@ func (s *AuthService) sendAuthEmail(ctx context.Context, rec *Record, kind AuthE
 }
 
 // RequestVerification emails a verification link to the unverified record
-// with email, if there is one.
+// with email, if there is one. Only the email's validation happens before
+// it returns: the lookup and the mail run in the background, so that the
+// answer takes as long for an unknown address as for a known one.
 func (s *AuthService) RequestVerification(ctx context.Context, c *Collection, email string) error {
 	if err := requireEmail(email); err != nil {
 		return err
 	}
-	rec, err := s.findByEmail(ctx, c, email)
-	if err != nil || rec == nil || toBool(rec.Get("verified")) {
-		return err
-	}
-	token, err := s.NewToken(rec, TokenTypeVerification, 0, map[string]any{"email": rec.GetString("email")})
-	if err != nil {
-		return err
-	}
-	s.sendAuthEmail(ctx, rec, AuthEmailVerification, "", map[string]string{EmailPlaceholderToken: token})
+	s.app.runInBackground(ctx, "verification email", func(ctx context.Context) error {
+		rec, err := s.findByEmail(ctx, c, email)
+		if err != nil || rec == nil || toBool(rec.Get("verified")) {
+			return err
+		}
+		token, err := s.NewToken(rec, TokenTypeVerification, 0, map[string]any{"email": rec.GetString("email")})
+		if err != nil {
+			return err
+		}
+		s.sendAuthEmail(ctx, rec, AuthEmailVerification, "", map[string]string{EmailPlaceholderToken: token})
+		return nil
+	})
 	return nil
 }
 
@@ -101,20 +106,25 @@ func (s *AuthService) parseFlowToken(ctx context.Context, c *Collection, token, 
 	return rec, err
 }
 
-// RequestPasswordReset emails a reset link to the record with email.
+// RequestPasswordReset emails a reset link to the record with email. As
+// with RequestVerification, the lookup and the mail run in the
+// background.
 func (s *AuthService) RequestPasswordReset(ctx context.Context, c *Collection, email string) error {
 	if err := requireEmail(email); err != nil {
 		return err
 	}
-	rec, err := s.findByEmail(ctx, c, email)
-	if err != nil || rec == nil {
-		return err
-	}
-	token, err := s.NewToken(rec, TokenTypePasswordReset, 0, map[string]any{"email": rec.GetString("email")})
-	if err != nil {
-		return err
-	}
-	s.sendAuthEmail(ctx, rec, AuthEmailPasswordReset, "", map[string]string{EmailPlaceholderToken: token})
+	s.app.runInBackground(ctx, "password reset email", func(ctx context.Context) error {
+		rec, err := s.findByEmail(ctx, c, email)
+		if err != nil || rec == nil {
+			return err
+		}
+		token, err := s.NewToken(rec, TokenTypePasswordReset, 0, map[string]any{"email": rec.GetString("email")})
+		if err != nil {
+			return err
+		}
+		s.sendAuthEmail(ctx, rec, AuthEmailPasswordReset, "", map[string]string{EmailPlaceholderToken: token})
+		return nil
+	})
 	return nil
 }
 
@@ -202,9 +212,28 @@ type otpRow struct {
 
 func (otpRow) TableName() string { return "_otps" }
 
+// OTP guards, PocketBase's.
+const (
+	// OTPMaxAttempts is how many sign-ins with an OTP one auth record may
+	// try per OTPAttemptWindow, whichever of its OTPs they name and from
+	// wherever they come; right and wrong ones count alike.
+	OTPMaxAttempts = 5
+	// OTPAttemptWindow is the fixed window OTPMaxAttempts counts in; it
+	// starts at the first attempt.
+	OTPAttemptWindow = 180 * time.Second
+	// OTPMaxLive is how many unexpired OTPs one record may have. Past it,
+	// outside development mode, a request answers with the newest one's
+	// id and mails nothing.
+	OTPMaxLive = 10
+)
+
 // RequestOTP emails a one-time password to the record with email and
 // returns the id to sign in with. For an unknown email it returns an id
-// all the same (one that matches nothing), so the answer tells nothing.
+// all the same (one that matches nothing), so the answer tells nothing;
+// the same queries run for both, and the slow part (hashing the code,
+// storing it, the mail) runs in the background, so the time taken tells
+// nothing either. A record with OTPMaxLive unexpired OTPs gets the newest
+// one's id again and no mail.
 func (s *AuthService) RequestOTP(ctx context.Context, c *Collection, email string) (string, error) {
 	opts := c.Auth.OTPOptions()
 	if !opts.Enabled {
@@ -213,28 +242,83 @@ func (s *AuthService) RequestOTP(ctx context.Context, c *Collection, email strin
 	if err := requireEmail(email); err != nil {
 		return "", err
 	}
-	id := security.NewID()
 	rec, err := s.findByEmail(ctx, c, email)
-	if err != nil || rec == nil {
-		return id, err
-	}
-	code := security.RandomString(opts.Length, "0123456789")
-	hash, err := bcrypt.GenerateFromPassword([]byte(code), bcrypt.DefaultCost)
 	if err != nil {
 		return "", err
 	}
-	now := FormatTime(s.app.Now())
-	row := &otpRow{ID: id, CollectionRef: c.ID, RecordRef: rec.ID(), Password: string(hash), SentTo: rec.GetString("email"), Created: now, Updated: now}
-	if err := s.app.DB(ctx).Create(row).Error; err != nil {
+	recordID := ""
+	if rec != nil {
+		recordID = rec.ID()
+	}
+	live, err := s.liveOTPs(ctx, c, recordID, opts)
+	if err != nil {
 		return "", err
 	}
-	s.sendAuthEmail(ctx, rec, AuthEmailOTP, "", map[string]string{EmailPlaceholderOTP: code, EmailPlaceholderOTPID: id})
+	if rec == nil {
+		return security.NewID(), nil
+	}
+	if len(live) >= OTPMaxLive && !s.app.IsDev() {
+		s.app.logger.Warn("too many OTP requests: reusing the newest", "collection", c.Name, "record", rec.ID(), "otpId", live[0].ID)
+		return live[0].ID, nil
+	}
+	id := security.NewID()
+	code := security.RandomString(opts.Length, "0123456789")
+	created := FormatTime(s.app.Now())
+	s.app.runInBackground(ctx, "otp", func(ctx context.Context) error {
+		return s.issueOTP(ctx, rec, id, code, created)
+	})
 	return id, nil
 }
 
+// liveOTPs returns the unexpired OTPs of the record, newest first, at
+// most OTPMaxLive; an empty recordID matches none.
+func (s *AuthService) liveOTPs(ctx context.Context, c *Collection, recordID string, opts OTPOptions) ([]otpRow, error) {
+	since := FormatTime(s.app.Now().Add(-time.Duration(opts.Duration) * time.Second))
+	var rows []otpRow
+	err := s.app.ReadDB(ctx).Select("id", "created").
+		Where(`"collectionRef" = ? AND "recordRef" = ? AND "created" > ?`, c.ID, recordID, since).
+		Order(`"created" DESC, "id" DESC`).Limit(OTPMaxLive).Find(&rows).Error
+	return rows, err
+}
+
+// issueOTP stores the OTP id with code for rec and mails the code. It
+// checks the limit of live OTPs again, under a lock: requests that came
+// in together all saw fewer, and only the first ones may add theirs.
+func (s *AuthService) issueOTP(ctx context.Context, rec *Record, id, code, created string) error {
+	c := rec.collection
+	hash, err := bcrypt.GenerateFromPassword([]byte(code), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	s.app.otpIssue.Lock()
+	live, err := s.liveOTPs(ctx, c, rec.ID(), c.Auth.OTPOptions())
+	if err == nil && len(live) >= OTPMaxLive && !s.app.IsDev() {
+		s.app.otpIssue.Unlock()
+		s.app.logger.Warn("too many OTP requests: none issued", "collection", c.Name, "record", rec.ID())
+		return nil
+	}
+	if err == nil {
+		row := &otpRow{ID: id, CollectionRef: c.ID, RecordRef: rec.ID(), Password: string(hash), SentTo: rec.GetString("email"), Created: created, Updated: created}
+		err = s.app.DB(ctx).Create(row).Error
+	}
+	s.app.otpIssue.Unlock()
+	if err != nil {
+		return err
+	}
+	s.sendAuthEmail(ctx, rec, AuthEmailOTP, "", map[string]string{EmailPlaceholderOTP: code, EmailPlaceholderOTPID: id})
+	return nil
+}
+
+// errInvalidOTP is PocketBase's answer to an OTP sign-in with an unknown,
+// expired or wrong OTP, whichever it is.
+func errInvalidOTP() error { return Errorf(CodeInvalid, "Invalid or expired OTP.") }
+
 // AuthWithOTP signs in with an OTP: it must be unexpired and right, and
-// is spent either way once right. A record whose OTP went to its own
-// email is verified by it.
+// is spent once right. A record whose OTP went to its own email is
+// verified by it. Each record may try OTPMaxAttempts sign-ins per
+// OTPAttemptWindow, counted across its OTPs and, with Redis, across the
+// instances of a cluster; past that the attempt is a 429 before the code
+// is even compared.
 func (s *AuthService) AuthWithOTP(ctx context.Context, c *Collection, otpID, password string) (*Record, error) {
 	opts := c.Auth.OTPOptions()
 	if !opts.Enabled {
@@ -250,7 +334,6 @@ func (s *AuthService) AuthWithOTP(ctx context.Context, c *Collection, otpID, pas
 	if len(fields) > 0 {
 		return nil, Invalid("An error occurred while validating the submitted data.", fields)
 	}
-	failed := Errorf(CodeInvalid, "Failed to authenticate.")
 	var row otpRow
 	err := s.app.DB(ctx).Where(`"id" = ? AND "collectionRef" = ?`, cleanText(otpID), c.ID).Limit(1).Find(&row).Error
 	if err != nil {
@@ -258,22 +341,25 @@ func (s *AuthService) AuthWithOTP(ctx context.Context, c *Collection, otpID, pas
 	}
 	if row.ID == "" {
 		bcrypt.CompareHashAndPassword([]byte(dummyHash()), []byte(password))
-		return nil, failed
+		return nil, errInvalidOTP()
 	}
 	created, _ := time.Parse(DateTimeLayout, row.Created)
 	if s.app.Now().After(created.Add(time.Duration(opts.Duration) * time.Second)) {
 		s.app.DB(ctx).Delete(&otpRow{}, `"id" = ?`, row.ID)
-		return nil, failed
-	}
-	if bcrypt.CompareHashAndPassword([]byte(row.Password), []byte(password)) != nil {
-		return nil, failed
-	}
-	if err := s.app.DB(ctx).Delete(&otpRow{}, `"id" = ?`, row.ID).Error; err != nil {
-		return nil, err
+		return nil, errInvalidOTP()
 	}
 	rec, err := s.app.Records().Find(ctx, c, row.RecordRef)
 	if err != nil {
-		return nil, failed
+		return nil, errInvalidOTP()
+	}
+	if err := s.countOTPAttempt(ctx, c, rec); err != nil {
+		return nil, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(row.Password), []byte(password)) != nil {
+		return nil, errInvalidOTP()
+	}
+	if err := s.app.DB(ctx).Delete(&otpRow{}, `"id" = ?`, row.ID).Error; err != nil {
+		return nil, err
 	}
 	if !toBool(rec.Get("verified")) && strings.EqualFold(row.SentTo, rec.GetString("email")) {
 		if rec, err = s.app.Records().Update(ctx, c, rec.ID(), map[string]any{"verified": true}, system); err != nil {
@@ -281,6 +367,21 @@ func (s *AuthService) AuthWithOTP(ctx context.Context, c *Collection, otpID, pas
 		}
 	}
 	return rec, nil
+}
+
+// countOTPAttempt counts a sign-in attempt with an OTP of rec and refuses
+// it past OTPMaxAttempts in the window. A failing store lets the attempt
+// through, as the brute-force guard does.
+func (s *AuthService) countOTPAttempt(ctx context.Context, c *Collection, rec *Record) error {
+	ok, retry, err := guardBucket{s.app, "otp-attempts"}.Allow(ctx, c.ID+":"+rec.ID(), OTPMaxAttempts, OTPAttemptWindow)
+	switch {
+	case err != nil:
+		s.app.logger.Warn("OTP guard: counting an attempt failed, letting it through", "error", err)
+		return nil
+	case !ok:
+		return &Error{Code: CodeRateLimited, Message: "Too many attempts, please try again later with a new OTP.", Err: &RetryAfterError{After: retry}}
+	}
+	return nil
 }
 
 // mfaRow is a row of _mfas: the first factor of a pending sign-in.

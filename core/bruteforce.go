@@ -3,10 +3,7 @@ package core
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
-
-	"github.com/hatchgrid/hatchgrid/core/ratelimit"
 )
 
 // The brute-force guard's limits. They apply whatever settings.rateLimits
@@ -31,17 +28,20 @@ const (
 // The identity bucket also means that anyone can hold an account's
 // sign-ins off for a minute by failing ten times; the short window keeps
 // that cheap for the owner.
+//
+// The counts live where the request rate limits count (App.guardStore):
+// in Redis when redis.url is set, so that every instance of a cluster
+// sees every failure, and in the process otherwise.
 type BruteForce struct {
-	identities ratelimit.Counter
-	ips        ratelimit.Counter
-	logger     *slog.Logger
+	identities, ips guardBucket
+	logger          *slog.Logger
 }
 
-// newBruteForce keeps the counts in the process, on the App's clock.
+// newBruteForce counts in the App's guard store, on its clock.
 func newBruteForce(a *App) *BruteForce {
 	return &BruteForce{
-		identities: ratelimit.NewMemory(ratelimit.WithClock(a.clock)),
-		ips:        ratelimit.NewMemory(ratelimit.WithClock(a.clock)),
+		identities: guardBucket{a, "signin-identity"},
+		ips:        guardBucket{a, "signin-ip"},
 		logger:     a.logger,
 	}
 }
@@ -89,7 +89,7 @@ func (b *BruteForce) Reset(identity string) {
 	}
 }
 
-func (b *BruteForce) limited(ctx context.Context, c ratelimit.Counter, key string, limit int) (bool, time.Duration) {
+func (b *BruteForce) limited(ctx context.Context, c guardBucket, key string, limit int) (bool, time.Duration) {
 	ok, retry, err := c.Peek(ctx, key, limit)
 	if err != nil {
 		b.logger.Warn("brute-force guard: check failed, letting the attempt through", "error", err)
@@ -98,18 +98,17 @@ func (b *BruteForce) limited(ctx context.Context, c ratelimit.Counter, key strin
 	return !ok, retry
 }
 
-func (b *BruteForce) count(ctx context.Context, c ratelimit.Counter, key string, limit int) {
+func (b *BruteForce) count(ctx context.Context, c guardBucket, key string, limit int) {
 	if _, _, err := c.Allow(ctx, key, limit, BruteForceWindow); err != nil {
 		b.logger.Warn("brute-force guard: counting a failure failed", "error", err)
 	}
 }
 
-// normalizeIdentity makes "Admin@Example.com " and "admin@example.com"
-// share a bucket, as they share an account. It allocates only for
-// identities with upper-case letters.
-func normalizeIdentity(identity string) string {
-	return strings.ToLower(strings.TrimSpace(identity))
-}
+// normalizeIdentity is identityKey: the guard counts an identity under
+// the very value the sign-in lookup compares, so that spellings which
+// find the same account ("Admin@Example.com", "admin@example.com\x00")
+// share one bucket instead of each getting its own tries.
+func normalizeIdentity(identity string) string { return identityKey(identity) }
 
 // errTooManyFailures is the 429 of a guarded sign-in; retry, the time left
 // in the window, is kept as the cause for logs.

@@ -46,8 +46,10 @@ func TestBruteForcePerIdentity(t *testing.T) {
 	if !errors.As(err, &ra) || ra.After != 50*time.Second {
 		t.Fatalf("retry after = %v, want 50s", ra)
 	}
-	// The identity is limited from anywhere, whatever its case.
-	assertTooManyFailures(t, bf.Check(" Victim@Example.com", "203.0.113.9"))
+	// The identity is limited from anywhere, whatever its case, with or
+	// without the NUL bytes that the sign-in lookup drops.
+	assertTooManyFailures(t, bf.Check("Victim@Example.com", "203.0.113.9"))
+	assertTooManyFailures(t, bf.Check("vic\x00tim@example.COM\x00", "203.0.113.9"))
 	// Other identities, from the same IP too, are not.
 	if err := bf.Check("other@example.com", "198.51.100.1"); err != nil {
 		t.Fatalf("other identity refused: %v", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -45,6 +46,50 @@ type Config struct {
 	// Plugins holds each plugin's own section, by plugin name; a plugin
 	// reads its section with App.PluginConfig.
 	Plugins map[string]map[string]any `koanf:"plugins"`
+	// EncryptionKeyOld is the previous key while the key is rotated: the
+	// secrets sealed with it are opened and sealed again with
+	// EncryptionKey when the App starts (see docs/security.md).
+	EncryptionKeyOld string `koanf:"encryption_key_old"`
+	// Outbound is the destination policy of outgoing connections.
+	Outbound OutboundConfig `koanf:"outbound"`
+}
+
+// OutboundConfig is the destination policy of the connections Hatchgrid
+// opens (see core/egress and docs/security.md). Link-local and cloud
+// metadata addresses are always refused unless listed in Allow.
+type OutboundConfig struct {
+	// WebhooksPrivate lets webhooks reach loopback and private addresses.
+	WebhooksPrivate bool `koanf:"webhooks_private"`
+	// ServicesPrivate lets S3, SMTP and OAuth2 providers reach loopback
+	// and private addresses, where such servers often are.
+	ServicesPrivate bool `koanf:"services_private"`
+	// Allow lists addresses or CIDR prefixes that every outgoing
+	// connection may reach, whatever the policy says otherwise.
+	Allow []string `koanf:"allow"`
+}
+
+// allowPrefixes parses Allow; entries that do not parse are left out
+// (LoadConfig refuses them).
+func (o OutboundConfig) allowPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range o.Allow {
+		if p, err := parsePrefixOrAddr(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefixOrAddr(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // RealtimeConfig tunes the realtime API (/api/realtime) of this instance.
@@ -295,6 +340,14 @@ func (c *Config) validate() error {
 	}
 	if n := len(c.EncryptionKey); n != 0 && n != 32 {
 		return &ConfigError{Key: "encryption_key", Reason: fmt.Sprintf("must be exactly 32 characters, got %d", n)}
+	}
+	if n := len(c.EncryptionKeyOld); n != 0 && n != 32 {
+		return &ConfigError{Key: "encryption_key_old", Reason: fmt.Sprintf("must be exactly 32 characters, got %d", n)}
+	}
+	for _, s := range c.Outbound.Allow {
+		if _, err := parsePrefixOrAddr(s); err != nil {
+			return &ConfigError{Key: "outbound.allow", Reason: err.Error()}
+		}
 	}
 	if c.Database.URL != "" {
 		if err := validateDatabaseURL(c.Database.URL); err != nil {

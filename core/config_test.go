@@ -106,6 +106,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad pg url", core.LoadOptions{Environ: environ("HG_DATABASE_URL=postgres://u:secret@host:notaport/db")}, "database.url", ""},
 		{"bad redis", core.LoadOptions{Environ: environ("HG_REDIS_URL=http://x")}, "redis.url", ""},
 		{"short key", core.LoadOptions{Environ: environ("HG_ENCRYPTION_KEY=short")}, "encryption_key", "32"},
+		{"short old key", core.LoadOptions{Environ: environ("HG_ENCRYPTION_KEY_OLD=short")}, "encryption_key_old", "32"},
+		{"bad outbound allow", core.LoadOptions{Environ: environ("HG_OUTBOUND_ALLOW=10.0.0.1,metadata")}, "outbound.allow", `"metadata"`},
 		{"malformed file", core.LoadOptions{File: malformed, Environ: environ()}, "", "malformed.yaml"},
 		{"unknown file key", core.LoadOptions{File: unknown, Environ: environ()}, "database.urll", "unknown key"},
 		{"bad file value", core.LoadOptions{File: badValue, Environ: environ()}, "database.max_open_conns", "bad.yaml"},
@@ -128,6 +130,25 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 				t.Errorf("error leaks the password: %q", err)
 			}
 		})
+	}
+}
+
+func TestConfigOutbound(t *testing.T) {
+	t.Parallel()
+	cfg, err := core.LoadConfig(core.LoadOptions{Environ: environ()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Outbound; o.WebhooksPrivate || !o.ServicesPrivate || len(o.Allow) != 0 {
+		t.Fatalf("default outbound = %+v", o)
+	}
+	cfg, err = core.LoadConfig(core.LoadOptions{Environ: environ("HG_OUTBOUND_WEBHOOKS_PRIVATE=true",
+		"HG_OUTBOUND_SERVICES_PRIVATE=false", "HG_OUTBOUND_ALLOW=10.0.0.1, 169.254.169.254/32")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Outbound; !o.WebhooksPrivate || o.ServicesPrivate || len(o.Allow) != 2 {
+		t.Fatalf("outbound from the environment = %+v", o)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -17,11 +16,6 @@ import (
 // ExternalAuthsCollectionName is the system collection linking auth
 // records to the OAuth2 accounts they sign in with.
 const ExternalAuthsCollectionName = "_externalAuths"
-
-// sealedSecretPrefix marks client secrets stored encrypted with the
-// configured encryption key; secrets without it are plain text (stored
-// before a key was configured).
-const sealedSecretPrefix = "hgenc1:"
 
 // OAuth2Options are an auth collection's "oauth2" options, PocketBase's
 // keys.
@@ -148,12 +142,8 @@ func (a *App) prepareOAuth2(c *Collection) error {
 				errs[key+"userInfoURL"] = Required()
 			}
 		}
-		if k := a.cfg.EncryptionKey; k != "" && p.ClientSecret != "" && !strings.HasPrefix(p.ClientSecret, sealedSecretPrefix) {
-			sealed, err := security.Encrypt([]byte(p.ClientSecret), k)
-			if err != nil {
-				return err
-			}
-			p.ClientSecret = sealedSecretPrefix + sealed
+		if err := a.sealClientSecret(p); err != nil {
+			return err
 		}
 	}
 	m := o.MappedFields
@@ -168,17 +158,22 @@ func (a *App) prepareOAuth2(c *Collection) error {
 	return nil
 }
 
-// openSecret returns a stored client secret in plain text.
-func (a *App) openSecret(stored string) (string, error) {
-	sealed, ok := strings.CutPrefix(stored, sealedSecretPrefix)
-	if !ok {
-		return stored, nil
+// sealClientSecret stores p's client secret sealed (SealSecret). A
+// provider keeps its stored secret when the client sends none (withInput),
+// so the secret here is either that stored value, kept as it is, or a new
+// one in plain text. A value that merely looks stored but does not open as
+// an OAuth2 client secret (a secret of another purpose copied from a
+// backup, say) is taken as plain text: it can never be used to make the
+// server reveal another secret.
+func (a *App) sealClientSecret(p *OAuth2ProviderConfig) error {
+	if looksStored(p.ClientSecret) {
+		if _, err := a.OpenSecret(SecretOAuth2ClientSecret, p.ClientSecret); err == nil {
+			return nil
+		}
 	}
-	if a.cfg.EncryptionKey == "" {
-		return "", fmt.Errorf("an encrypted client secret needs the encryption key")
-	}
-	plain, err := security.Decrypt(sealed, a.cfg.EncryptionKey)
-	return string(plain), err
+	sealed, err := a.SealSecret(SecretOAuth2ClientSecret, p.ClientSecret)
+	p.ClientSecret = sealed
+	return err
 }
 
 // OAuth2Method is one provider as auth-methods lists it: where to send
@@ -265,7 +260,7 @@ func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAut
 	if len(fields) > 0 {
 		return nil, Invalid("An error occurred while validating the submitted data.", fields)
 	}
-	secret, err := s.app.openSecret(cfg.ClientSecret)
+	secret, err := s.app.OpenSecret(SecretOAuth2ClientSecret, cfg.ClientSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +268,9 @@ func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAut
 	if err != nil {
 		return nil, err
 	}
-	pctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: 30 * time.Second})
+	// Every request of the sign-in (token, user info, JWKS) goes through
+	// the client in pctx, which checks where it connects.
+	pctx := context.WithValue(ctx, oauth2.HTTPClient, s.app.HTTPClient(OutboundService, 30*time.Second))
 	token, err := p.exchange(pctx, in.Code, in.CodeVerifier, in.RedirectURL)
 	if err != nil {
 		return nil, Wrap(err, CodeInvalid, "Failed to authenticate.")

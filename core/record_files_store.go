@@ -2,10 +2,7 @@ package core
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/filesystem"
@@ -38,7 +35,7 @@ func (a *App) fileStore() filesystem.Store {
 		return cur.store
 	}
 	var store filesystem.Store
-	s, err := newS3Store(cfg)
+	s, err := a.NewS3Store(cfg)
 	if err != nil {
 		a.logger.Error("S3 file storage is misconfigured; file operations fail until the settings are fixed", "error", err)
 		store = failedStore{err}
@@ -60,7 +57,10 @@ func (a *App) s3Settings() S3Settings {
 	return S3Settings{}
 }
 
-func newS3Store(cfg S3Settings) (*filesystem.S3, error) {
+// NewS3Store returns a store on the bucket of cfg (settings.s3 or
+// settings.backups.s3) whose connections pass the destination policy of
+// OutboundService.
+func (a *App) NewS3Store(cfg S3Settings) (*filesystem.S3, error) {
 	return filesystem.NewS3(filesystem.S3Config{
 		Endpoint:       cfg.Endpoint,
 		Bucket:         cfg.Bucket,
@@ -68,6 +68,7 @@ func newS3Store(cfg S3Settings) (*filesystem.S3, error) {
 		AccessKey:      cfg.AccessKey,
 		Secret:         cfg.Secret,
 		ForcePathStyle: cfg.ForcePathStyle,
+		Dialer:         a.OutboundPolicy(OutboundService).Dialer(30 * time.Second),
 	})
 }
 
@@ -77,32 +78,27 @@ const s3TestTimeout = 30 * time.Second
 // TestS3 checks S3 settings (settings.s3 or settings.backups.s3) as
 // PocketBase's POST /api/settings/test/s3 does: it uploads a small file
 // under a random "hg_settings_test_" prefix, lists it and deletes it. A
-// failure is an invalid Error whose message carries the service's raw
-// error.
+// failure is an invalid Error. Settings that are off or malformed say so;
+// what the endpoint answered (or why it could not be reached) is logged,
+// not returned: the raw text of a remote service chosen by whoever edits
+// the settings would make this a probe of the internal network.
 func (a *App) TestS3(ctx context.Context, cfg S3Settings) error {
-	err := a.testS3(ctx, cfg)
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return &Error{Code: CodeInvalid, Message: "Failed to test the S3 filesystem. Raw error: \n" + msg, Err: err}
-}
-
-func (a *App) testS3(ctx context.Context, cfg S3Settings) error {
+	const failed = "Failed to test the S3 filesystem."
 	if !cfg.Enabled {
-		return errors.New("S3 storage filesystem is not enabled")
+		return &Error{Code: CodeInvalid, Message: failed + " Raw error: \nS3 storage filesystem is not enabled."}
 	}
-	s, err := newS3Store(cfg)
+	s, err := a.NewS3Store(cfg)
 	if err != nil {
-		return fmt.Errorf("failed to initialize the S3 filesystem: %w", err)
+		return &Error{Code: CodeInvalid, Message: failed + " Raw error: \nfailed to initialize the S3 filesystem: " + err.Error() + ".", Err: err}
 	}
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(ctx, s3TestTimeout)
 	defer cancel()
-	return s.Check(ctx, "hg_settings_test_"+security.RandomString(5, security.IDAlphabet))
+	if err := s.Check(ctx, "hg_settings_test_"+security.RandomString(5, security.IDAlphabet)); err != nil {
+		a.logger.WarnContext(ctx, "S3 settings test failed", "endpoint", cfg.Endpoint, "bucket", cfg.Bucket, "error", err.Error())
+		return &Error{Code: CodeInvalid, Message: failed, Err: err}
+	}
+	return nil
 }
 
 // failedStore stands in for a store that could not be built: every

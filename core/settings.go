@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -12,8 +13,10 @@ import (
 
 // Settings are the run-time settings kept in _params under id "settings",
 // in PocketBase's shape (and its section order). Later features add their
-// sections here. Secrets (SMTP password, S3 secrets) are stored; Redacted
-// blanks them for output, where their omitempty tags drop them.
+// sections here. Secrets (SMTP password, S3 secrets, listed by secrets)
+// are stored sealed when an encryption key is configured and held in
+// plain text here; Redacted blanks them for output, where their omitempty
+// tags drop them.
 type Settings struct {
 	SMTP         SMTPSettings         `json:"smtp"`
 	Backups      BackupsSettings      `json:"backups"`
@@ -177,10 +180,52 @@ func (s Settings) Patched(patch []byte) (Settings, error) {
 // Redacted returns a copy of s without its secrets, for output.
 func (s Settings) Redacted() Settings {
 	s = s.clone()
-	s.SMTP.Password = ""
-	s.S3.Secret = ""
-	s.Backups.S3.Secret = ""
+	for _, secret := range s.secrets() {
+		*secret.value = ""
+	}
 	return s
+}
+
+// settingsSecret is one secret of the settings and what it is for.
+type settingsSecret struct {
+	purpose SecretPurpose
+	value   *string
+}
+
+// secrets lists the secrets of s, each by its address in s.
+func (s *Settings) secrets() []settingsSecret {
+	return []settingsSecret{
+		{SecretSMTPPassword, &s.SMTP.Password},
+		{SecretS3, &s.S3.Secret},
+		{SecretBackupsS3, &s.Backups.S3.Secret},
+	}
+}
+
+// sealed returns s as it is stored: its secrets sealed (SealSecret).
+func (s Settings) sealed(a *App) (Settings, error) {
+	s = s.clone()
+	for _, secret := range s.secrets() {
+		v, err := a.SealSecret(secret.purpose, *secret.value)
+		if err != nil {
+			return s, err
+		}
+		*secret.value = v
+	}
+	return s, nil
+}
+
+// opened returns stored settings with their secrets opened, and whether
+// any of them is not stored in the form the keys want (see openSecret).
+func (s Settings) opened(a *App) (Settings, bool, error) {
+	stale := false
+	for _, secret := range s.secrets() {
+		v, st, err := a.openSecret(secret.purpose, *secret.value)
+		if err != nil {
+			return s, false, fmt.Errorf("settings: %w", err)
+		}
+		*secret.value, stale = v, stale || st
+	}
+	return s, stale, nil
 }
 
 const settingsParamID = "settings"
@@ -196,6 +241,9 @@ func (param) TableName() string { return "_params" }
 
 type settingsStore struct {
 	current atomic.Pointer[Settings]
+	// stale is set by load when a stored secret is not in the form the
+	// keys want; the start seals it (sealStoredSecrets).
+	stale atomic.Bool
 }
 
 // load reads the stored settings, writing the defaults on first start.
@@ -232,6 +280,11 @@ func (s *settingsStore) load(ctx context.Context, app *App) error {
 			return err
 		}
 	}
+	settings, stale, err := settings.opened(app)
+	if err != nil {
+		return err
+	}
+	s.stale.Store(stale)
 	s.current.Store(&settings)
 	return nil
 }
@@ -285,7 +338,11 @@ func (a *App) SaveSettings(ctx context.Context, s Settings) error {
 }
 
 func (a *App) saveSettings(ctx context.Context, s Settings) error {
-	value, err := json.Marshal(s)
+	stored, err := s.sealed(a)
+	if err != nil {
+		return err
+	}
+	value, err := json.Marshal(stored)
 	if err != nil {
 		return err
 	}

@@ -226,3 +226,34 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// AwaitMail runs send, then waits (up to 10 seconds) for the first
+// message to addr that app's Mailbox keeps after send began, and returns
+// it. The auth email flows (verification, password reset, OTP) mail in
+// the background, after their response, so a test cannot look for the
+// message as soon as the request returns.
+func AwaitMail(t testing.TB, app *core.App, addr string, send func()) mailer.Message {
+	t.Helper()
+	box := Mailbox(t, app)
+	to := func() []mailer.Message {
+		var out []mailer.Message
+		for _, m := range box.Messages() {
+			for _, a := range m.To {
+				if strings.EqualFold(a.Address, addr) {
+					out = append(out, m)
+					break
+				}
+			}
+		}
+		return out
+	}
+	before := len(to())
+	send()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if got := to(); len(got) > before {
+			return got[before]
+		}
+	}
+	t.Fatalf("coretest: no mail to %s within 10s", addr)
+	return mailer.Message{}
+}

@@ -142,6 +142,14 @@ type Dialect interface {
 
 	// IsUniqueViolation reports whether err is a unique constraint failure.
 	IsUniqueViolation(err error) bool
+
+	// Scrub runs rewrite, which overwrites or deletes rows through db (the
+	// write handle), so that the old content does not stay readable in
+	// the database's files: SQLite zeroes the space rewrite frees and then
+	// folds its WAL into the database file and truncates it. PostgreSQL
+	// runs rewrite as it is: a dump holds live rows only, and VACUUM
+	// reclaims the old row versions.
+	Scrub(db *gorm.DB, rewrite func() error) error
 }
 
 // FromURL picks the dialect for a database URL: sqlite://, sqlite:, file:

@@ -182,3 +182,6 @@ func redactURLError(err error) error {
 	}
 	return err
 }
+
+// Scrub implements Dialect.
+func (Postgres) Scrub(_ *gorm.DB, rewrite func() error) error { return rewrite() }

@@ -230,3 +230,34 @@ func cloneValues(v url.Values) url.Values {
 	}
 	return out
 }
+
+// Scrub implements Dialect: secure_delete makes SQLite zero the content
+// that rewrite frees (old versions of rows, freed overflow pages), on the
+// write handle's single connection, and a TRUNCATE checkpoint then copies
+// the rewritten pages over the old ones in the database file and empties
+// the WAL, which held them too. A checkpoint that readers keep from
+// finishing is an error; the rewrite itself stands.
+func (SQLite) Scrub(db *gorm.DB, rewrite func() error) error {
+	var was int
+	if err := db.Raw("PRAGMA secure_delete").Row().Scan(&was); err != nil {
+		return err
+	}
+	if err := db.Exec("PRAGMA secure_delete = ON").Error; err != nil {
+		return err
+	}
+	err := rewrite()
+	if restore := db.Exec(fmt.Sprintf("PRAGMA secure_delete = %d", was)).Error; err == nil {
+		err = restore
+	}
+	if err != nil {
+		return err
+	}
+	var busy, frames, done int
+	if err := db.Raw("PRAGMA wal_checkpoint(TRUNCATE)").Row().Scan(&busy, &frames, &done); err != nil {
+		return err
+	}
+	if busy != 0 {
+		return errors.New("sqlite: the WAL checkpoint was blocked by readers; it completes later")
+	}
+	return nil
+}

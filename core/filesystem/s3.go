@@ -31,6 +31,10 @@ type S3Config struct {
 	// rather than in the host name ("bucket.host/key"), as MinIO and most
 	// self-hosted services need.
 	ForcePathStyle bool
+	// Dialer, when set, makes the connections to the service, e.g. one
+	// whose Control checks where they go; no proxy from the environment
+	// is used then, as the proxy would make them instead.
+	Dialer *net.Dialer
 }
 
 // S3 is a Store in a bucket of an S3-compatible service. Keys are object
@@ -68,6 +72,10 @@ func NewS3(cfg S3Config) (*S3, error) {
 	transport, err := minio.DefaultTransport(secure)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Dialer != nil {
+		transport.DialContext = cfg.Dialer.DialContext
+		transport.Proxy = nil
 	}
 	lookup := minio.BucketLookupDNS
 	if cfg.ForcePathStyle || !hasDNSName(host) {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core/mailer"
@@ -207,6 +210,30 @@ func TestSMTP(t *testing.T) {
 		}
 		if got := srv.Last(); got == nil || !got.TLS {
 			t.Fatalf("message = %+v", got)
+		}
+	})
+	t.Run("implicit tls over a given dialer", func(t *testing.T) {
+		t.Parallel()
+		srv := smtptest.NewServer(t, smtptest.Options{ImplicitTLS: true, Username: "u", Password: "p"})
+		var dialed atomic.Int64
+		d := &net.Dialer{Control: func(string, string, syscall.RawConn) error { dialed.Add(1); return nil }}
+		cfg := mailer.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: true, TLSConfig: srv.ClientTLSConfig(),
+			Username: "u", Password: "p", Dialer: d}
+		if err := mailer.NewSMTP(cfg).Send(ctx, msg("to@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Last(); got == nil || !got.TLS || got.User != "u" || dialed.Load() != 1 {
+			t.Fatalf("message = %+v, %d dials through the dialer", got, dialed.Load())
+		}
+	})
+	t.Run("a dialer that refuses", func(t *testing.T) {
+		t.Parallel()
+		srv := smtptest.NewServer(t, smtptest.Options{})
+		refused := errors.New("refused by policy")
+		d := &net.Dialer{Control: func(string, string, syscall.RawConn) error { return refused }}
+		err := mailer.NewSMTP(mailer.SMTPConfig{Host: srv.Host(), Port: srv.Port(), Dialer: d}).Send(ctx, msg("to@acme.test"))
+		if !errors.Is(err, refused) || len(srv.Messages()) != 0 {
+			t.Fatalf("err = %v, %d messages", err, len(srv.Messages()))
 		}
 	})
 	t.Run("rejected data", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -40,6 +41,9 @@ type SMTPConfig struct {
 	TLSConfig *tls.Config
 	// UserAgent, when set, is sent as the User-Agent header.
 	UserAgent string
+	// Dialer, when set, makes the connection to the server (TLS is added
+	// over it for TLS), e.g. one whose Control checks where it goes.
+	Dialer *net.Dialer
 }
 
 // SMTP is a Sender that delivers each message over its own connection to
@@ -95,6 +99,15 @@ func (s *SMTP) client() (*gomail.Client, error) {
 		opts = append(opts, gomail.WithSSL())
 	} else {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if d := s.cfg.Dialer; d != nil {
+		// go-mail dials with a function given this way as it is, implicit
+		// TLS included: the handshake is ours to add.
+		dial := d.DialContext
+		if s.cfg.TLS {
+			dial = (&tls.Dialer{NetDialer: d, Config: tlsConfig}).DialContext
+		}
+		opts = append(opts, gomail.WithDialContextFunc(dial))
 	}
 	if s.cfg.Username != "" {
 		auth, err := authType(s.cfg.AuthMethod)

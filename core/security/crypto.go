@@ -29,6 +29,13 @@ func gcmFor(key string) (cipher.AEAD, error) {
 // ciphertext, base64 (standard, padded) encoded. Encrypting the same text
 // twice gives different results.
 func Encrypt(plaintext []byte, key string) (string, error) {
+	return EncryptFor(plaintext, key, nil)
+}
+
+// EncryptFor is Encrypt bound to ad, associated data that is not stored
+// but must be given again to decrypt (for example what the value is for),
+// so that a sealed value moved to another use does not open there.
+func EncryptFor(plaintext []byte, key string, ad []byte) (string, error) {
 	aead, err := gcmFor(key)
 	if err != nil {
 		return "", err
@@ -37,11 +44,16 @@ func Encrypt(plaintext []byte, key string) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, plaintext, nil)), nil
+	return base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, plaintext, ad)), nil
 }
 
 // Decrypt opens what Encrypt returned for the same key.
 func Decrypt(ciphertext, key string) ([]byte, error) {
+	return DecryptFor(ciphertext, key, nil)
+}
+
+// DecryptFor opens what EncryptFor returned for the same key and ad.
+func DecryptFor(ciphertext, key string, ad []byte) ([]byte, error) {
 	aead, err := gcmFor(key)
 	if err != nil {
 		return nil, err
@@ -50,7 +62,7 @@ func Decrypt(ciphertext, key string) ([]byte, error) {
 	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
 		return nil, ErrDecrypt
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], ad)
 	if err != nil {
 		return nil, ErrDecrypt
 	}

@@ -53,3 +53,19 @@ func TestDecryptRejects(t *testing.T) {
 		t.Error("a short key was accepted")
 	}
 }
+
+func TestEncryptForBindsAssociatedData(t *testing.T) {
+	t.Parallel()
+	sealed, err := security.EncryptFor([]byte("s3cret"), testKey, []byte("smtp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := security.DecryptFor(sealed, testKey, []byte("smtp")); err != nil || string(got) != "s3cret" {
+		t.Fatalf("DecryptFor = %q, %v", got, err)
+	}
+	for _, ad := range [][]byte{nil, []byte("oauth2"), []byte("smtp ")} {
+		if _, err := security.DecryptFor(sealed, testKey, ad); !errors.Is(err, security.ErrDecrypt) {
+			t.Errorf("opened with associated data %q: %v", ad, err)
+		}
+	}
+}

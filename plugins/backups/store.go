@@ -31,10 +31,7 @@ func (p *Plugin) store() (filesystem.Store, string, error) {
 		if p.s3 != nil && p.s3.cfg == cfg {
 			return p.s3.store, s3Prefix, nil
 		}
-		s, err := filesystem.NewS3(filesystem.S3Config{
-			Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region,
-			AccessKey: cfg.AccessKey, Secret: cfg.Secret, ForcePathStyle: cfg.ForcePathStyle,
-		})
+		s, err := p.app.NewS3Store(cfg)
 		if err != nil {
 			return nil, "", core.Wrap(err, core.CodeInvalid, "Failed to load backups filesystem.")
 		}

@@ -164,7 +164,11 @@ func (p *Plugin) apply(w *webhook, in *webhookIn, create bool) error {
 		fields["url"] = core.Required()
 	}
 	if in.Secret != nil && *in.Secret != "" {
-		w.Secret = *in.Secret
+		sealed, err := p.app.SealSecret(core.SecretWebhook, *in.Secret)
+		if err != nil {
+			return err
+		}
+		w.Secret = sealed
 	} else if create {
 		fields["secret"] = core.Required()
 	}

@@ -56,7 +56,11 @@ const (
 
 // Plugin delivers webhooks. The zero value is ready to use.
 type Plugin struct {
-	// Client sends the deliveries; nil means a client with Timeout.
+	// Client sends the deliveries; nil means the App's webhook client
+	// (App.HTTPClient(core.OutboundWebhook, Timeout)), which refuses
+	// loopback, private, link-local and metadata addresses unless the
+	// outbound config allows them, redirects included. A Client given
+	// here bypasses that policy.
 	Client *http.Client
 	// Timeout bounds one delivery attempt (default 10s).
 	Timeout time.Duration
@@ -93,7 +97,7 @@ func (p *Plugin) Register(app *core.App) error {
 		if timeout <= 0 {
 			timeout = 10 * time.Second
 		}
-		p.client = &http.Client{Timeout: timeout}
+		p.client = app.HTTPClient(core.OutboundWebhook, timeout)
 	}
 	maxRetry := p.MaxRetry
 	if maxRetry <= 0 {
@@ -109,6 +113,9 @@ func (p *Plugin) Register(app *core.App) error {
 	}); err != nil {
 		return err
 	}
+	// Secrets are sealed with the encryption key when one is configured,
+	// and sealed at start when they were stored before it was.
+	app.AddSealedColumn("_webhooks", "secret", core.SecretWebhook)
 	app.Jobs().Register(JobType, p.deliver,
 		core.JobMaxRetry(maxRetry),
 		core.JobRetryDelay(func(n int, _ error) time.Duration { return delay(n) }))
@@ -306,13 +313,20 @@ func (p *Plugin) deliver(ctx context.Context, job *core.Job) error {
 }
 
 func (p *Plugin) send(ctx context.Context, w *webhook, deliveryID, event string, body []byte) (int, error) {
+	// An instance that lacks the key a secret is sealed with (one not yet
+	// restarted in a key rotation) fails the attempt; a retry may land on
+	// one that has it.
+	secret, err := p.app.OpenSecret(core.SecretWebhook, w.Secret)
+	if err != nil {
+		return 0, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Hatchgrid-Webhooks")
-	req.Header.Set(HeaderSignature, Sign(w.Secret, body))
+	req.Header.Set(HeaderSignature, Sign(secret, body))
 	req.Header.Set(HeaderEvent, event)
 	req.Header.Set(HeaderDelivery, deliveryID)
 	resp, err := p.client.Do(req)

@@ -70,9 +70,15 @@ type env struct {
 	posts  *core.Collection
 }
 
+// allowLoopback lets webhooks call the test's receivers, on 127.0.0.1:
+// private and loopback addresses are refused by default.
+func allowLoopback() coretest.Option {
+	return coretest.WithConfig(func(c *core.Config) { c.Outbound.WebhooksPrivate = true })
+}
+
 func newEnv(t *testing.T, p *webhooks.Plugin, opts ...coretest.Option) *env {
 	t.Helper()
-	opts = append(opts, coretest.WithAppOptions(core.WithPlugins(p)))
+	opts = append([]coretest.Option{allowLoopback(), coretest.WithAppOptions(core.WithPlugins(p))}, opts...)
 	app := coretest.NewApp(t, opts...)
 	ctx := context.Background()
 	var in core.CollectionInput
@@ -336,7 +342,7 @@ func TestWebhookChangesReachTheCluster(t *testing.T) {
 	redisURL := coretest.NewRedisDB(t)
 	prefix := "hgtest_" + strings.ReplaceAll(t.Name(), "/", "_")
 	a := newEnv(t, &webhooks.Plugin{}, coretest.WithConfig(func(c *core.Config) { c.Redis.URL, c.Redis.Prefix = redisURL, prefix }))
-	b := coretest.NewApp(t, coretest.InCluster(a.app), coretest.WithAppOptions(core.WithPlugins(&webhooks.Plugin{})))
+	b := coretest.NewApp(t, coretest.InCluster(a.app), coretest.WithAppOptions(core.WithPlugins(&webhooks.Plugin{})), allowLoopback())
 	onB := &env{app: b, router: apis.NewRouter(b), token: a.token, posts: a.posts}
 	create := func(want int) {
 		t.Helper()

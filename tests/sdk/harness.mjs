@@ -234,12 +234,13 @@ process.once('exit', () => {
 /**
  * Starts `hatchgrid serve` on a free 127.0.0.1 port with its own data
  * directory (and, for postgres, its own schema) and waits until GET
- * /api/health answers 200.
+ * /api/health answers 200. `env` adds HG_* variables to the server's
+ * environment.
  *
- * @param {{dialect?: 'sqlite'|'postgres'}} [options]
+ * @param {{dialect?: 'sqlite'|'postgres', env?: Record<string, string>}} [options]
  * @returns {Promise<Server>}
  */
-export async function startServer({ dialect = 'sqlite' } = {}) {
+export async function startServer({ dialect = 'sqlite', env: serverEnv = {} } = {}) {
   if (dialect !== 'sqlite' && dialect !== 'postgres') {
     throw new Error(`unknown dialect ${dialect}`);
   }
@@ -252,7 +253,7 @@ export async function startServer({ dialect = 'sqlite' } = {}) {
   };
 
   try {
-    const extra = {};
+    const extra = { ...serverEnv };
     if (dialect === 'postgres') {
       try {
         schema = await createSchema();

@@ -25,7 +25,9 @@ for (const dialect of await dialects()) {
     let page;
 
     before(async () => {
-      server = await startServer({ dialect: dialect.name });
+      // The webhook test's receiver listens on 127.0.0.1, which webhooks
+      // may only call when the outbound policy allows private addresses.
+      server = await startServer({ dialect: dialect.name, env: { HG_OUTBOUND_WEBHOOKS_PRIVATE: 'true' } });
       ui = await openBrowser(dialect.name);
     });
     after(async () => {
