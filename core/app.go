@@ -14,6 +14,7 @@ import (
 	"github.com/hatchgrid/hatchgrid/core/ratelimit"
 	"github.com/hatchgrid/hatchgrid/migrations"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 	gormlogger "gorm.io/gorm/logger"
 )
@@ -35,11 +36,15 @@ type Plugin interface {
 // App is a Hatchgrid instance: its configuration, databases, services and
 // hooks. Build one with New, then Bootstrap it; Shutdown releases it.
 type App struct {
-	cfg        *Config
-	logger     *slog.Logger
-	clock      func() time.Time
-	plugins    []Plugin
-	migrations []migrations.Migration
+	cfg    *Config
+	logger *slog.Logger
+	clock  func() time.Time
+	// passwordCost is bcrypt's cost for new hashes (WithPasswordCost);
+	// dummyHash is a hash at that cost for unknown identities.
+	passwordCost int
+	dummyHash    func() string
+	plugins      []Plugin
+	migrations   []migrations.Migration
 
 	dialect dialect.Dialect
 	data    dialect.Handles
@@ -85,6 +90,14 @@ func WithLogger(l *slog.Logger) Option { return func(a *App) { a.logger = l } }
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(a *App) { a.clock = now } }
 
+// WithPasswordCost sets bcrypt's cost for new password and OTP hashes,
+// for tests: at bcrypt.MinCost a hash takes well under a millisecond
+// where the default cost (bcrypt.DefaultCost, what every server uses)
+// takes tens, and seconds under the race detector, which made tests of
+// time windows (the sign-in guard's minute) depend on the machine's load.
+// Hashes already stored keep the cost they were made with.
+func WithPasswordCost(cost int) Option { return func(a *App) { a.passwordCost = cost } }
+
 // WithPlugins adds plugins, registered in the order given.
 func WithPlugins(p ...Plugin) Option { return func(a *App) { a.plugins = append(a.plugins, p...) } }
 
@@ -97,9 +110,10 @@ func WithMigrations(m ...migrations.Migration) Option {
 // New builds an App from cfg. It opens nothing; Bootstrap does.
 func New(cfg *Config, opts ...Option) *App {
 	a := &App{
-		cfg:        cfg,
-		clock:      time.Now,
-		migrations: migrations.All(),
+		cfg:          cfg,
+		clock:        time.Now,
+		migrations:   migrations.All(),
+		passwordCost: bcrypt.DefaultCost,
 	}
 	a.jobs = &JobService{app: a}
 	a.cron = &CronService{app: a}
@@ -111,6 +125,7 @@ func New(cfg *Config, opts ...Option) *App {
 	if a.logger == nil {
 		a.logger = NewLogger(os.Stderr, cfg.Log)
 	}
+	a.dummyHash = newDummyHash(a.passwordCost)
 	a.collections = newCollectionService(a)
 	a.requestLogs = newLogService(a)
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))

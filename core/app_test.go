@@ -9,6 +9,7 @@ import (
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/migrations"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestBootstrapAppliesMigrationsOnce(t *testing.T) {
@@ -181,4 +182,36 @@ func tableListSQL(app *core.App) string {
 		return `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
 	}
 	return `SELECT name FROM sqlite_master WHERE type = 'table'`
+}
+
+// TestPasswordCost checks that servers hash passwords at bcrypt's default
+// cost: tests run at its least (coretest's WithPasswordCost), and nothing
+// else may lower it.
+func TestPasswordCost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts []core.Option
+		want int
+	}{
+		{"default", nil, bcrypt.DefaultCost},
+		{"WithPasswordCost", []core.Option{core.WithPasswordCost(bcrypt.MinCost + 1)}, bcrypt.MinCost + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := core.New(coretest.Config(t), append([]core.Option{core.WithLogger(discardLogger()), core.WithInlineJobs()}, tc.opts...)...)
+			if err := app.Bootstrap(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { app.Shutdown(ctx) })
+			rec, err := app.Superusers().Upsert(ctx, "cost@example.com", "Secret12345")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cost, err := bcrypt.Cost([]byte(rec.GetString("password")))
+			if err != nil || cost != tc.want {
+				t.Fatalf("password hashed at cost %d (%v), want %d", cost, err, tc.want)
+			}
+		})
+	}
 }

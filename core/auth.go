@@ -190,7 +190,7 @@ func (s *AuthService) AuthWithPassword(ctx context.Context, c *Collection, ident
 		return nil, err
 	}
 	if rec == nil {
-		bcrypt.CompareHashAndPassword([]byte(dummyHash()), []byte(password))
+		bcrypt.CompareHashAndPassword([]byte(s.app.dummyHash()), []byte(password))
 		return nil, Errorf(CodeInvalid, "Failed to authenticate.")
 	}
 	if !ValidatePassword(rec, password) {
@@ -241,16 +241,20 @@ func ValidatePassword(rec *Record, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
-// dummyHash returns a bcrypt hash at the default cost, compared against
-// when an identity is unknown. Computed once, on first use.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := bcrypt.GenerateFromPassword([]byte("hatchgrid-timing-equaliser"), bcrypt.DefaultCost)
-	return string(h)
-})
+// newDummyHash returns what computes, once and on first use, a bcrypt
+// hash at cost to compare against when an identity or OTP id is unknown,
+// so that it costs what a known one does.
+func newDummyHash(cost int) func() string {
+	return sync.OnceValue(func() string {
+		h, _ := bcrypt.GenerateFromPassword([]byte("hatchgrid-timing-equaliser"), cost)
+		return string(h)
+	})
+}
 
-// hashPassword returns the bcrypt hash of password and a fresh token key.
-func hashPassword(password string) (hash, tokenKey string, err error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+// hashPassword returns the bcrypt hash of password at cost and a fresh
+// token key.
+func hashPassword(password string, cost int) (hash, tokenKey string, err error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
 		return "", "", err
 	}

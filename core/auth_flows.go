@@ -286,7 +286,7 @@ func (s *AuthService) liveOTPs(ctx context.Context, c *Collection, recordID stri
 // in together all saw fewer, and only the first ones may add theirs.
 func (s *AuthService) issueOTP(ctx context.Context, rec *Record, id, code, created string) error {
 	c := rec.collection
-	hash, err := bcrypt.GenerateFromPassword([]byte(code), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(code), s.app.passwordCost)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func (s *AuthService) AuthWithOTP(ctx context.Context, c *Collection, otpID, pas
 		return nil, err
 	}
 	if row.ID == "" {
-		bcrypt.CompareHashAndPassword([]byte(dummyHash()), []byte(password))
+		bcrypt.CompareHashAndPassword([]byte(s.app.dummyHash()), []byte(password))
 		return nil, errInvalidOTP()
 	}
 	created, _ := time.Parse(DateTimeLayout, row.Created)

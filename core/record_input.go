@@ -59,7 +59,7 @@ func (s *RecordService) setPassword(rec *Record, f *Field, v any) error {
 		rec.inputError(f.Name, FieldError{Code: "validation_max_text_constraint", Message: "Must be less than 72 bytes."})
 		return nil
 	}
-	hash, tokenKey, err := hashPassword(plain)
+	hash, tokenKey, err := hashPassword(plain, s.app.passwordCost)
 	if err != nil {
 		return err
 	}

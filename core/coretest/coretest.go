@@ -15,6 +15,7 @@ import (
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/mailer"
 	"github.com/hatchgrid/hatchgrid/core/security"
+	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	gormlogger "gorm.io/gorm/logger"
@@ -131,8 +132,10 @@ func NewApp(t testing.TB, opts ...Option) *core.App {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	// Every test App owns its (private) data dir's embedded queue, as
-	// `serve` does: tests see the queue, whatever their job mode.
-	base := []core.Option{core.WithLogger(logger), core.WithEmbeddedQueueOwner()}
+	// `serve` does: tests see the queue, whatever their job mode. Hashes
+	// at bcrypt's least cost keep sign-ins in milliseconds, under -race
+	// too, so tests of time windows do not hang on the machine's load.
+	base := []core.Option{core.WithLogger(logger), core.WithEmbeddedQueueOwner(), core.WithPasswordCost(bcrypt.MinCost)}
 	if !s.realMailer {
 		// Before the test's own options, so that its WithMailer wins.
 		base = append(base, core.WithMailer(core.SenderMailer{Sender: mailer.NewMailbox()}))
