@@ -41,9 +41,11 @@ func (l *syncLog) String() string {
 
 // bootstrapWithin builds an App on first's data dir and database (the
 // owner of its embedded queue, as serve is) and bootstraps it, failing
-// the test if that takes longer than limit instead of hanging with it.
+// the test if that takes longer than limit (raceSlowdown times that under
+// the race detector) instead of hanging with it.
 func bootstrapWithin(t *testing.T, first *core.App, limit time.Duration, log *syncLog) (*core.App, time.Duration) {
 	t.Helper()
+	limit *= raceSlowdown
 	cfg := *first.Config()
 	opts := []core.Option{core.WithEmbeddedQueueOwner(), core.WithLogger(slog.New(slog.NewTextHandler(log, nil)))}
 	app := core.New(&cfg, opts...)
@@ -190,8 +192,12 @@ func TestEmbeddedSaveDoesNotStallTheQueue(t *testing.T) {
 		tasks, took.Round(time.Millisecond), paused.Round(time.Millisecond), time.Duration(worst.Load()).Round(time.Millisecond), n.Load())
 	// Before, the save ran KEYS * and every key's contents in one Lua
 	// script holding the server: ~20 s for these 50,000 tasks on a loaded
-	// 2-core machine, during which every Enqueue waited.
-	if paused >= took || time.Duration(worst.Load()) > 5*time.Second {
+	// 2-core machine, during which every Enqueue waited. Now the queue
+	// pauses only while the keys are copied (0.3 s here unloaded, 7 s of
+	// a 27 s save under -race at a load of 24), and no Enqueue waits much
+	// longer than that pause: bounds relative to the save, so that the
+	// machine's load does not decide.
+	if paused >= took || time.Duration(worst.Load()) > paused+2*time.Second {
 		t.Fatalf("the queue was paused %s of the save's %s (slowest Enqueue %s)", paused, took, time.Duration(worst.Load()))
 	}
 }
