@@ -8,10 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/datadir"
-	"github.com/hibiken/asynq"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -45,15 +44,15 @@ func (h *Hatchgrid) jobsLsCommand() *cobra.Command {
 		Long:  "List jobs by queue and state (default: every queue and state).\n\n" + jobsHelp,
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			states := apis.JobTaskStates
+			states := core.JobTaskStates
 			if state != "" {
-				if !slices.Contains(apis.JobTaskStates, state) {
-					return usageError{fmt.Errorf("--state must be one of %s, got %q", strings.Join(apis.JobTaskStates, ", "), state)}
+				if !slices.Contains(core.JobTaskStates, state) {
+					return usageError{fmt.Errorf("--state must be one of %s, got %q", strings.Join(core.JobTaskStates, ", "), state)}
 				}
 				states = []string{state}
 			}
 			return h.withJobs(cmd, "jobs ls", func(ctx context.Context, q jobsQueue) error {
-				queues, err := jobQueues(q, queue)
+				queues, err := jobQueues(ctx, q, queue)
 				if err != nil {
 					return err
 				}
@@ -62,7 +61,7 @@ func (h *Hatchgrid) jobsLsCommand() *cobra.Command {
 				for _, name := range queues {
 					for _, s := range states {
 						for page := 1; ; page++ {
-							tasks, total, err := q.list(ctx, name, s, page)
+							tasks, total, err := q.Tasks(ctx, name, s, page, core.MaxPerPage)
 							if err != nil {
 								return err
 							}
@@ -80,7 +79,7 @@ func (h *Hatchgrid) jobsLsCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&queue, "queue", "", "only this queue")
-	cmd.Flags().StringVar(&state, "state", "", "only this state: "+strings.Join(apis.JobTaskStates, ", "))
+	cmd.Flags().StringVar(&state, "state", "", "only this state: "+strings.Join(core.JobTaskStates, ", "))
 	return cmd
 }
 
@@ -96,10 +95,10 @@ func (h *Hatchgrid) jobsRetryCommand() *cobra.Command {
 				return usageError{errors.New("--queue is required")}
 			}
 			return h.withJobs(cmd, "jobs retry", func(ctx context.Context, q jobsQueue) error {
-				if _, err := jobQueues(q, queue); err != nil {
+				if _, err := jobQueues(ctx, q, queue); err != nil {
 					return err
 				}
-				if err := q.run(ctx, queue, a[0]); err != nil {
+				if err := q.RunTask(ctx, queue, a[0]); err != nil {
 					return taskError(err, a[0])
 				}
 				fmt.Fprintf(h.stdout, "Queued job %s to run now.\n", a[0])
@@ -126,10 +125,10 @@ func (h *Hatchgrid) jobsPurgeCommand() *cobra.Command {
 				return usageError{fmt.Errorf("--state must be one of %s, got %q", strings.Join(core.PurgeableStates, ", "), state)}
 			}
 			return h.withJobs(cmd, "jobs purge", func(ctx context.Context, q jobsQueue) error {
-				if _, err := jobQueues(q, queue); err != nil {
+				if _, err := jobQueues(ctx, q, queue); err != nil {
 					return err
 				}
-				n, err := q.purge(ctx, queue, state)
+				n, err := q.PurgeTasks(ctx, queue, state)
 				if err != nil {
 					return err
 				}
@@ -155,7 +154,7 @@ func (h *Hatchgrid) withJobs(cmd *cobra.Command, command string, fn func(ctx con
 	}
 	if cfg.Redis.URL != "" {
 		return h.withConfiguredApp(ctx, cfg, nil, func(ctx context.Context, app *core.App) error {
-			return fn(ctx, inspectorQueue{app})
+			return fn(ctx, app.Jobs())
 		})
 	}
 	holder, held, err := datadir.Current(cfg.DataDir)
@@ -182,13 +181,13 @@ func (h *Hatchgrid) withJobs(cmd *cobra.Command, command string, fn func(ctx con
 	defer lock.Release()
 	fmt.Fprintln(h.stderr, "Embedded mode, no server running: the queue as saved in the data dir.")
 	return h.withConfiguredApp(ctx, cfg, []core.Option{core.WithEmbeddedQueueOwner()}, func(ctx context.Context, app *core.App) error {
-		return fn(ctx, inspectorQueue{app})
+		return fn(ctx, app.Jobs())
 	})
 }
 
 // jobQueues returns [only] if it names a queue, every queue if it is empty.
-func jobQueues(q jobsQueue, only string) ([]string, error) {
-	names, err := q.queues()
+func jobQueues(ctx context.Context, q jobsQueue, only string) ([]string, error) {
+	names, err := q.QueueNames(ctx)
 	if err != nil || only == "" {
 		return names, err
 	}
@@ -199,7 +198,7 @@ func jobQueues(q jobsQueue, only string) ([]string, error) {
 }
 
 func taskError(err error, id string) error {
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+	if errors.Is(err, jobs.ErrTaskNotFound) || errors.Is(err, jobs.ErrQueueNotFound) {
 		return fmt.Errorf("no job %s in that queue", id)
 	}
 	return err

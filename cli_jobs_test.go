@@ -78,8 +78,8 @@ func (s *flakyServer) enqueueArchived(t *testing.T) string {
 		t.Fatal(err)
 	}
 	waitFor(t, "the job to be archived", func() bool {
-		ti, err := s.app.Jobs().Inspector().GetTaskInfo(core.QueueLow, id)
-		return err == nil && ti.State.String() == "archived"
+		ti, err := s.app.Jobs().Task(context.Background(), core.QueueLow, id)
+		return err == nil && ti.State == "archived"
 	})
 	return id
 }
@@ -101,7 +101,7 @@ func TestJobsCommandsEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the mail job to finish", func() bool {
-		info, err := srv.app.Jobs().Inspector().GetQueueInfo(core.QueueCritical)
+		info, err := srv.app.Jobs().QueueInfo(context.Background(), core.QueueCritical)
 		return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0 && info.Processed > 0
 	})
 	srv.stop() // saves the queue to the data dir
@@ -143,7 +143,7 @@ func TestJobsCommandsEmbedded(t *testing.T) {
 	defer srv.stop()
 	srv.succeed.Store(true)
 	waitFor(t, "the retried job to run", func() bool { return srv.runs.Load() == 1 })
-	if _, err := srv.app.Jobs().Inspector().GetTaskInfo(core.QueueLow, purged); err == nil {
+	if _, err := srv.app.Jobs().Task(context.Background(), core.QueueLow, purged); err == nil {
 		t.Fatal("the purged job is back")
 	}
 	// Beside a server that does not listen (yet), the commands say so.

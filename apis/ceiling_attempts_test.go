@@ -31,9 +31,8 @@ func tryJobsResetToken(t *testing.T, c *ceiling) string {
 	}
 	token := m[1]
 	// The task finishes just after the delivery.
-	insp := c.app.Jobs().Inspector()
 	waitUntil(t, "the mail task to finish", func() bool {
-		info, err := insp.GetQueueInfo(core.QueueCritical)
+		info, err := c.app.Jobs().QueueInfo(context.Background(), core.QueueCritical)
 		return err == nil && info.Active == 0 && info.Pending == 0
 	})
 	rec := c.as("staff", "GET", "/api/hg/jobs/queues", "")

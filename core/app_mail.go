@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core/mailer"
-	"github.com/hibiken/asynq"
 )
 
 // ErrMailNotConfigured is the cause of the error a send returns when SMTP
@@ -64,7 +63,7 @@ func (a *App) registerMailJob() {
 	a.jobs.Register(mailJobType, func(ctx context.Context, job *Job) error {
 		var msg MailMessage
 		if err := job.Decode(&msg); err != nil {
-			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+			return fmt.Errorf("%w: %v", SkipRetry, err)
 		}
 		err := a.MailTransport().Send(ctx, &msg)
 		if errors.Is(err, ErrMailNotConfigured) {

@@ -225,12 +225,12 @@ func TestMailJobKeepsNoCompletedCopy(t *testing.T) {
 	if _, err := app.Jobs().EnqueueTx(ctx, "kept", map[string]any{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
-	insp := app.Jobs().Inspector()
+	insp := app.Jobs()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		info, err := insp.GetQueueInfo(core.QueueCritical)
+		info, err := insp.QueueInfo(ctx, core.QueueCritical)
 		if err == nil && box.Len() == 1 && info.Pending+info.Active == 0 && info.Completed > 0 {
-			tasks, err := insp.ListCompletedTasks(core.QueueCritical)
+			tasks, err := listTasks(app, core.QueueCritical, "completed")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -157,7 +157,7 @@ func (a *App) OnRecordDeleteRequest(tags ...string) *hook.TaggedHook[*RecordRequ
 // runs before the handler and may change e.Job; code after it sees the
 // handler's error as Next's result. Returning an error vetoes the run:
 // the job fails with it and is retried or archived as any failure (wrap
-// asynq.SkipRetry to archive at once). Tags: the job type.
+// SkipRetry to archive at once). Tags: the job type.
 func (a *App) OnJobRun(tags ...string) *hook.TaggedHook[*JobEvent] {
 	return hook.NewTaggedHook(&a.onJobRun, tags...)
 }

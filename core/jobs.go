@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core/jobjournal"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 	"github.com/hatchgrid/hatchgrid/core/security"
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -31,7 +31,7 @@ const (
 
 // JobHandler runs one job. A nil error completes it; any other error
 // retries it with backoff until its retries are spent, then archives it.
-// Wrap asynq.SkipRetry to archive at once.
+// Wrap SkipRetry to archive at once.
 type JobHandler func(ctx context.Context, job *Job) error
 
 // Job is one run of a queued task, as its handler sees it.
@@ -46,21 +46,20 @@ type Job struct {
 	Retried  int
 	MaxRetry int
 
-	result *asynq.ResultWriter
+	result *jobs.Task // nil for inline jobs
 }
 
 // Decode unmarshals the JSON payload into v.
 func (j *Job) Decode(v any) error { return json.Unmarshal(j.Payload, v) }
 
-// WriteResult stores data as the task's result, shown by the Inspector
-// (kept only for tasks enqueued with asynq.Retention). It is a no-op for
-// inline jobs.
+// WriteResult stores data as the task's result, shown by the jobs API
+// (kept only for tasks enqueued with Retention). It is a no-op for inline
+// jobs.
 func (j *Job) WriteResult(data []byte) error {
 	if j.result == nil {
 		return nil
 	}
-	_, err := j.result.Write(data)
-	return err
+	return j.result.WriteResult(data)
 }
 
 // JobOption sets a default of a registered job type.
@@ -71,14 +70,14 @@ type JobOption func(*jobType)
 func JobQueue(name string) JobOption { return func(t *jobType) { t.queue = name } }
 
 // JobMaxRetry sets how many times a failed job of the type is retried
-// before it is archived (Asynq's default is 25).
+// before it is archived (the default is 25).
 func JobMaxRetry(n int) JobOption { return func(t *jobType) { t.maxRetry = &n } }
 
 // JobTimeout bounds one run of a job of the type.
 func JobTimeout(d time.Duration) JobOption { return func(t *jobType) { t.timeout = d } }
 
 // JobRetryDelay sets the backoff between retries: n is the number of
-// failures so far. The default is Asynq's exponential backoff.
+// failures so far. The default is jobs.DefaultRetryDelay.
 func JobRetryDelay(fn func(n int, err error) time.Duration) JobOption {
 	return func(t *jobType) { t.retryDelay = fn }
 }
@@ -108,28 +107,28 @@ type jobType struct {
 	keepNoCompleted bool
 }
 
-// options returns the type's defaults as Asynq options; the caller's come
-// after them and win.
-func (t *jobType) options() []asynq.Option {
-	var opts []asynq.Option
+// options returns the type's defaults as enqueue options; the caller's
+// come after them and win.
+func (t *jobType) options() []jobs.Option {
+	var opts []jobs.Option
 	if t == nil {
 		return opts
 	}
 	if t.queue != "" {
-		opts = append(opts, asynq.Queue(t.queue))
+		opts = append(opts, jobs.Queue(t.queue))
 	}
 	if t.maxRetry != nil {
-		opts = append(opts, asynq.MaxRetry(*t.maxRetry))
+		opts = append(opts, jobs.MaxRetry(*t.maxRetry))
 	}
 	if t.timeout > 0 {
-		opts = append(opts, asynq.Timeout(t.timeout))
+		opts = append(opts, jobs.Timeout(t.timeout))
 	}
 	return opts
 }
 
 // JobService is the App's job queue: handlers by type, enqueueing (now,
 // later, or with the database transaction through the outbox), the
-// workers and the Inspector. Get it with App.Jobs.
+// workers and the queues' inspection. Get it with App.Jobs.
 type JobService struct {
 	app    *App
 	inline bool
@@ -138,11 +137,10 @@ type JobService struct {
 	types map[string]*jobType
 
 	// Set by open, cleared by close.
-	mode      string
-	rdb       redis.UniversalClient
-	embedded  *embeddedRedis
-	client    *asynq.Client
-	inspector *asynq.Inspector
+	mode     string
+	rdb      redis.UniversalClient
+	embedded *embeddedRedis
+	queue    *jobs.Client // nil until open (and in a CLI beside a server)
 
 	workers *jobWorkers // nil until StartWorkers
 
@@ -212,13 +210,8 @@ func (s *JobService) Mode() string {
 	return JobsModeEmbedded
 }
 
-// Inspector returns Asynq's inspector over this App's queues (sizes,
-// tasks by state, retry, archive, delete, pause), for the jobs API and
-// CLI; nil before Bootstrap. In embedded mode it sees this process's queue.
-func (s *JobService) Inspector() *asynq.Inspector { return s.inspector }
-
 // Enqueue queues a job of typ. payload is sent as is when it is []byte or
-// json.RawMessage and as JSON otherwise. opts (asynq.Queue, ProcessIn,
+// json.RawMessage and as JSON otherwise. opts (EnqueueQueue, ProcessIn,
 // ProcessAt, MaxRetry, Timeout, Unique, TaskID, Retention, ...) override
 // the type's defaults. It returns the task id.
 //
@@ -230,7 +223,7 @@ func (s *JobService) Inspector() *asynq.Inspector { return s.inspector }
 // a database change. In an embedded-mode App that runs no workers (a CLI
 // command, beside a running server or not) the job goes to the outbox (in
 // ctx's transaction, if any), which the serving process dispatches.
-func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts ...asynq.Option) (string, error) {
+func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts ...EnqueueOption) (string, error) {
 	data, err := encodePayload(payload)
 	if err != nil {
 		return "", err
@@ -255,24 +248,21 @@ func (s *JobService) Enqueue(ctx context.Context, typ string, payload any, opts 
 	return s.enqueue(ctx, typ, data, opts)
 }
 
-func (s *JobService) enqueue(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+func (s *JobService) enqueue(ctx context.Context, typ string, data []byte, opts []EnqueueOption) (string, error) {
 	jt := s.lookup(typ)
 	all := append(jt.options(), opts...)
 	if jt != nil && jt.keepNoCompleted {
-		all = append(all, asynq.Retention(0)) // last, so it wins
+		all = append(all, jobs.Retention(0)) // last, so it wins
 	}
 	if s.embedded != nil {
 		return s.enqueueJournaled(ctx, typ, data, all)
 	}
-	info, err := s.client.EnqueueContext(ctx, asynq.NewTask(typ, data), all...)
-	if err != nil {
-		return "", fmt.Errorf("enqueue %s: %w", typ, err)
-	}
-	return info.ID, nil
+	id, _, err := s.queue.Enqueue(ctx, typ, data, all...)
+	return id, err
 }
 
 // submit runs the job inline or queues it.
-func (s *JobService) submit(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+func (s *JobService) submit(ctx context.Context, typ string, data []byte, opts []EnqueueOption) (string, error) {
 	if s.inline {
 		return s.runInline(ctx, typ, data, opts)
 	}
@@ -304,19 +294,16 @@ func encodePayload(payload any) ([]byte, error) {
 	}
 }
 
-// process is the Asynq handler of every task: it finds the type's handler
-// and runs it inside OnJobRun.
-func (s *JobService) process(ctx context.Context, t *asynq.Task) error {
-	job := &Job{Type: t.Type(), Payload: t.Payload(), result: t.ResultWriter()}
-	job.ID, _ = asynq.GetTaskID(ctx)
-	job.Queue, _ = asynq.GetQueueName(ctx)
-	job.Retried, _ = asynq.GetRetryCount(ctx)
-	job.MaxRetry, _ = asynq.GetMaxRetry(ctx)
+// process is the workers' handler of every task: it finds the type's
+// handler and runs it inside OnJobRun.
+func (s *JobService) process(ctx context.Context, t *jobs.Task) error {
+	job := &Job{ID: t.ID, Type: t.Type, Queue: t.Queue, Payload: t.Payload,
+		Retried: t.Retried, MaxRetry: t.MaxRetry, result: t}
 	err := s.run(ctx, job)
 	switch {
 	case err == nil:
 		s.journalEnd(ctx, jobjournal.Done, job.Queue, job.ID)
-	case job.Retried >= job.MaxRetry || errors.Is(err, asynq.SkipRetry):
+	case job.Retried >= job.MaxRetry || errors.Is(err, SkipRetry):
 		s.journalEnd(ctx, jobjournal.Archive, job.Queue, job.ID)
 	}
 	return err
@@ -333,12 +320,10 @@ func (s *JobService) run(ctx context.Context, job *Job) error {
 	})
 }
 
-func (s *JobService) runInline(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
-	id := security.NewID()
-	for _, o := range opts {
-		if o.Type() == asynq.TaskIDOpt {
-			id = o.Value().(string)
-		}
+func (s *JobService) runInline(ctx context.Context, typ string, data []byte, opts []EnqueueOption) (string, error) {
+	_, id := jobs.ParseOptions(opts, s.app.Now())
+	if id == "" {
+		id = security.NewID()
 	}
 	job := &Job{ID: id, Type: typ, Queue: QueueDefault, Payload: data}
 	s.app.AfterCommit(ctx, func(ctx context.Context) {
@@ -357,10 +342,10 @@ func (s *JobService) runInline(ctx context.Context, typ string, data []byte, opt
 	return id, nil
 }
 
-// retryDelay is the server's RetryDelayFunc: the type's, or Asynq's.
-func (s *JobService) retryDelay(n int, err error, t *asynq.Task) time.Duration {
-	if jt := s.lookup(t.Type()); jt != nil && jt.retryDelay != nil {
+// retryDelay is the workers' backoff: the type's, or the default.
+func (s *JobService) retryDelay(n int, err error, typ string) time.Duration {
+	if jt := s.lookup(typ); jt != nil && jt.retryDelay != nil {
 		return jt.retryDelay(n, err)
 	}
-	return asynq.DefaultRetryDelayFunc(n, err, t)
+	return jobs.DefaultRetryDelay(n, err)
 }

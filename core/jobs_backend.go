@@ -3,17 +3,16 @@ package core
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 )
 
 // openJobs connects the queue (Redis, or the embedded server with its
 // snapshot and journal restored when this App owns it) and builds the
-// client and inspector. Bootstrap calls it after the migrations; workers
+// queue's client. Bootstrap calls it after the migrations; workers
 // start with StartWorkers.
 func (s *JobService) openJobs(ctx context.Context) error {
 	s.mode = s.Mode()
@@ -28,17 +27,13 @@ func (s *JobService) openJobs(ctx context.Context) error {
 	return nil
 }
 
-func (s *JobService) openClients() {
-	s.client = asynq.NewClientFromRedisClient(s.rdb)
-	s.inspector = asynq.NewInspectorFromRedisClient(s.rdb)
-}
+func (s *JobService) openClients() { s.queue = jobs.NewClient(s.rdb) }
 
 func (s *JobService) closeClients() {
-	if s.client != nil {
-		_ = s.client.Close()
-		_ = s.inspector.Close()
+	if s.queue != nil {
+		s.queue.Close()
 	}
-	s.client, s.inspector = nil, nil
+	s.queue = nil
 }
 
 // StartWorkers starts this instance's job workers, the cron scheduler and
@@ -51,7 +46,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 	if !a.bootstrapped {
 		return fmt.Errorf("jobs: start workers: the app is not bootstrapped")
 	}
-	if s.client == nil {
+	if s.queue == nil {
 		return fmt.Errorf("jobs: start workers: in embedded mode only the App that owns the data dir's queue runs it (core.WithEmbeddedQueueOwner)")
 	}
 	if s.workers != nil {
@@ -63,24 +58,21 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		w.concurrency = runtime.NumCPU()
 	}
 	if !s.inline {
-		w.server = asynq.NewServerFromRedisClient(s.rdb, asynq.Config{
-			Concurrency:              w.concurrency,
-			Queues:                   map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1},
-			RetryDelayFunc:           s.retryDelay,
-			ShutdownTimeout:          a.cfg.Server.ShutdownTimeout,
-			TaskCheckInterval:        cfg.PollInterval,
-			DelayedTaskCheckInterval: cfg.PollInterval,
-			Logger:                   asynqLogger{a.logger.With("component", "jobs")},
-			LogLevel:                 asynq.WarnLevel,
-			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-				id, _ := asynq.GetTaskID(ctx)
-				n, _ := asynq.GetRetryCount(ctx)
-				a.logger.WarnContext(ctx, "job failed", "component", "jobs", "type", t.Type(), "id", id, "retried", n, "error", err)
-			}),
-		})
-		if err := w.server.Start(asynq.HandlerFunc(s.process)); err != nil {
-			return fmt.Errorf("jobs: start workers: %w", err)
+		srv, err := jobs.StartServer(s.rdb, jobs.ServerConfig{
+			Concurrency:     w.concurrency,
+			Queues:          map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1},
+			RetryDelay:      s.retryDelay,
+			ShutdownTimeout: a.cfg.Server.ShutdownTimeout,
+			PollInterval:    cfg.PollInterval,
+			Logger:          a.logger.With("component", "jobs"),
+			OnError: func(ctx context.Context, t *jobs.Task, err error) {
+				a.logger.WarnContext(ctx, "job failed", "component", "jobs", "type", t.Type, "id", t.ID, "retried", t.Retried, "error", err)
+			},
+		}, s.process)
+		if err != nil {
+			return err
 		}
+		w.server = srv
 	}
 	s.workers = w
 	a.cron.start()
@@ -100,7 +92,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 // jobWorkers is what StartWorkers started.
 type jobWorkers struct {
 	concurrency int
-	server      *asynq.Server // nil with inline jobs
+	server      *jobs.Server // nil with inline jobs
 	done        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -209,13 +201,3 @@ func (s *JobService) ping(ctx context.Context) error {
 	}
 	return s.rdb.Ping(ctx).Err()
 }
-
-// asynqLogger routes Asynq's logs to slog. Fatal does not exit: Asynq
-// calls it only from Run, which the App does not use.
-type asynqLogger struct{ l *slog.Logger }
-
-func (l asynqLogger) Debug(args ...any) { l.l.Debug(fmt.Sprint(args...)) }
-func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...)) }
-func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...)) }
-func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
-func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)) }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
-	"github.com/hibiken/asynq"
 )
 
 // BenchmarkJobsThroughput enqueues b.N no-op jobs and waits until the
@@ -73,7 +72,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			ctx := context.Background()
 			payload := []byte(`{"to":"someone@example.com","subject":"hello"}`)
 			enqueue := func() {
-				if _, err := app.Jobs().Enqueue(ctx, "bench.noop", payload, asynq.Queue("unserved")); err != nil {
+				if _, err := app.Jobs().Enqueue(ctx, "bench.noop", payload, core.Queue("unserved")); err != nil {
 					b.Error(err)
 				}
 			}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 	"github.com/robfig/cron/v3"
 )
 
@@ -139,8 +139,8 @@ func (c *CronService) tickFunc(e *cronEntry) cron.FuncJob {
 		id := fmt.Sprintf("cron:%s:%d", e.name, tick.Unix())
 		ctx := context.Background()
 		_, err := c.app.jobs.submit(ctx, CronJobType(e.name), nil,
-			[]asynq.Option{asynq.TaskID(id), asynq.Retention(retention)})
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			[]EnqueueOption{jobs.TaskID(id), jobs.Retention(retention)})
+		if err != nil && !errors.Is(err, jobs.ErrTaskIDConflict) {
 			c.app.logger.Error("cron: enqueue a tick", "component", "jobs", "name", e.name, "error", err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hatchgrid/hatchgrid/core/datadir"
 	"github.com/hatchgrid/hatchgrid/core/jobjournal"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -213,7 +214,7 @@ func (e *embeddedRedis) restore(ctx context.Context, now time.Time) (uint64, err
 		}
 		if ok {
 			loaded++
-			if k.Type == "list" && isActiveList(string(k.Key)) {
+			if k.Type == "list" && jobs.IsActiveList(string(k.Key)) {
 				active = append(active, string(k.Key))
 			}
 		}

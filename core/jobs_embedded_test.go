@@ -17,7 +17,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
-	"github.com/hibiken/asynq"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -117,15 +116,15 @@ func TestEmbeddedRestoreOf100000Tasks(t *testing.T) {
 	log := &syncLog{}
 	second, took := bootstrapWithin(t, first, 60*time.Second, log)
 	t.Logf("restored %d tasks (snapshot %d MB) in %s", tasks, fi.Size()>>20, took.Round(time.Millisecond))
-	insp := second.Jobs().Inspector()
-	info, err := insp.GetQueueInfo("unserved")
+	insp := second.Jobs()
+	info, err := insp.QueueInfo(context.Background(), "unserved")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Pending != tasks {
 		t.Fatalf("%d pending tasks after the restore, want %d", info.Pending, tasks)
 	}
-	ti, err := insp.GetTaskInfo("unserved", ids[tasks/2])
+	ti, err := insp.Task(context.Background(), "unserved", ids[tasks/2])
 	if err != nil || ti.Type != "later" || !strings.Contains(string(ti.Payload), fmt.Sprintf(`"n":%d,`, tasks/2)) {
 		t.Fatalf("task %s after the restore: %+v %v", ids[tasks/2], ti, err)
 	}
@@ -169,7 +168,7 @@ func TestEmbeddedSaveDoesNotStallTheQueue(t *testing.T) {
 			default:
 			}
 			start := time.Now()
-			if _, err := app.Jobs().Enqueue(ctx, "probe", nil, asynq.Queue("probe")); err != nil {
+			if _, err := app.Jobs().Enqueue(ctx, "probe", nil, core.Queue("probe")); err != nil {
 				t.Error(err)
 				return
 			}
@@ -229,18 +228,17 @@ func TestEmbeddedRestoreAfterMailAndCron(t *testing.T) {
 	}
 	payload := []byte(`{"html":"` + strings.Repeat("x", 1690) + `"}`)
 	for range 5 {
-		if _, err := first.Jobs().Enqueue(ctx, "kept", payload, asynq.Retention(time.Hour)); err != nil {
+		if _, err := first.Jobs().Enqueue(ctx, "kept", payload, core.Retention(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	box := coretest.Mailbox(t, first)
 	waitFor(t, 20*time.Second, "five alerts and two cron ticks", func() bool { return box.Len() >= 5 && ticks.Load() >= 2 })
-	insp := first.Jobs().Inspector()
 	waitFor(t, 10*time.Second, "five completed tasks", func() bool {
-		done, _ := insp.ListCompletedTasks(core.QueueCritical)
+		done, _ := listTasks(first, core.QueueCritical, "completed")
 		return len(done) >= 5
 	})
-	done, _ := insp.ListCompletedTasks(core.QueueCritical)
+	done, _ := listTasks(first, core.QueueCritical, "completed")
 	for _, ti := range done {
 		if ti.Type == "mail.send" {
 			t.Fatalf("a delivered mail.send task was kept: %s", ti.ID)
@@ -258,7 +256,7 @@ func TestEmbeddedRestoreAfterMailAndCron(t *testing.T) {
 
 	second, took := bootstrapWithin(t, first, 10*time.Second, &syncLog{})
 	t.Logf("restarted in %s", took.Round(time.Millisecond))
-	again, err := second.Jobs().Inspector().ListCompletedTasks(core.QueueCritical)
+	again, err := listTasks(second, core.QueueCritical, "completed")
 	if err != nil || len(again) != len(done) {
 		t.Fatalf("%d completed tasks after the restart (%v), want %d", len(again), err, len(done))
 	}

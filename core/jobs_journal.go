@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hatchgrid/hatchgrid/core/jobjournal"
-	"github.com/hibiken/asynq"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 )
 
 // journalTask is the data of an enqueue record: enough to enqueue the
@@ -25,29 +24,29 @@ type journalTask struct {
 // enqueueJournaled queues a task in the embedded queue and returns once
 // its enqueue record is fsync'd: from then on it survives kill -9 and a
 // power cut. Concurrent callers share fsyncs (group commit).
-func (s *JobService) enqueueJournaled(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+func (s *JobService) enqueueJournaled(ctx context.Context, typ string, data []byte, opts []EnqueueOption) (string, error) {
 	oo, id := s.parseOptions(opts)
 	if id == "" {
-		id = uuid.NewString() // as Asynq would
-		opts = append(opts, asynq.TaskID(id))
+		id = uuid.NewString() // as the queue would
+		opts = append(opts, jobs.TaskID(id))
 	}
 	if oo.Queue == "" {
 		oo.Queue = QueueDefault
 	}
-	info, err := s.client.EnqueueContext(ctx, asynq.NewTask(typ, data), opts...)
+	id, queue, err := s.queue.Enqueue(ctx, typ, data, opts...)
 	if err != nil {
-		return "", fmt.Errorf("enqueue %s: %w", typ, err)
+		return "", err
 	}
 	rec, err := json.Marshal(journalTask{Type: typ, Payload: data, Enqueued: s.app.Now(), outboxOptions: oo})
 	if err != nil {
 		return "", err
 	}
 	j := s.embedded.journal
-	if err := j.Sync(j.Append(jobjournal.Enqueue, info.Queue, info.ID, rec)); err != nil {
-		s.app.logger.ErrorContext(ctx, "jobs: journal an enqueue", "component", "jobs", "id", info.ID, "error", err)
+	if err := j.Sync(j.Append(jobjournal.Enqueue, queue, id, rec)); err != nil {
+		s.app.logger.ErrorContext(ctx, "jobs: journal an enqueue", "component", "jobs", "id", id, "error", err)
 		return "", fmt.Errorf("enqueue %s: the job is queued but may not survive a crash: %w", typ, err)
 	}
-	return info.ID, nil
+	return id, nil
 }
 
 // journalEnd records that a task left the queue for good (kind Done,
@@ -140,11 +139,11 @@ func (s *JobService) replayJournal(ctx context.Context, snapSeq uint64) (uint64,
 // replayOne applies one task's entry and reports whether it changed the
 // queue.
 func (s *JobService) replayOne(ctx context.Context, e *replayEntry) (int, error) {
-	insp := s.inspector
+	insp := s.queue
 	state := ""
-	if ti, err := insp.GetTaskInfo(e.queue, e.id); err == nil {
-		state = ti.State.String()
-	} else if !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+	if ti, err := insp.Task(e.queue, e.id); err == nil {
+		state = ti.State
+	} else if !errors.Is(err, jobs.ErrTaskNotFound) && !errors.Is(err, jobs.ErrQueueNotFound) {
 		return 0, err
 	}
 	live := state == "pending" || state == "scheduled" || state == "retry" || state == "aggregating"
@@ -177,19 +176,19 @@ func (s *JobService) reenqueue(ctx context.Context, e *replayEntry) error {
 	t := e.enq
 	oo := t.outboxOptions
 	oo.Unique = 0
-	opts := append(oo.options(), asynq.TaskID(e.id))
+	opts := append(oo.List(), jobs.TaskID(e.id))
 	if left := t.Unique - s.app.Now().Sub(t.Enqueued); t.Unique > 0 && left >= time.Second {
-		opts = append(opts, asynq.Unique(left)) // what is left of the unique lock
+		opts = append(opts, jobs.Unique(left)) // what is left of the unique lock
 	}
-	_, err := s.client.EnqueueContext(ctx, asynq.NewTask(t.Type, t.Payload), opts...)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+	_, _, err := s.queue.Enqueue(ctx, t.Type, t.Payload, opts...)
+	if errors.Is(err, jobs.ErrTaskIDConflict) || errors.Is(err, jobs.ErrDuplicateTask) {
 		return nil
 	}
 	return err
 }
 
 func ignoreGone(err error) error {
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+	if errors.Is(err, jobs.ErrTaskNotFound) || errors.Is(err, jobs.ErrQueueNotFound) {
 		return nil
 	}
 	return err
@@ -223,7 +222,7 @@ func (e *embeddedRedis) carryFinished(keys []memKey, boundary uint64) error {
 	}
 	want := make(map[string]bool, len(ends))
 	for _, r := range ends {
-		want[taskKey(r.Queue, r.ID)] = true
+		want[jobs.TaskKey(r.Queue, r.ID)] = true
 	}
 	running := map[string]bool{}
 	for _, k := range keys {
@@ -238,7 +237,7 @@ func (e *embeddedRedis) carryFinished(keys []memKey, boundary uint64) error {
 	}
 	var seq uint64
 	for _, r := range ends {
-		if running[taskKey(r.Queue, r.ID)] {
+		if running[jobs.TaskKey(r.Queue, r.ID)] {
 			seq = e.journal.Append(r.Kind, r.Queue, r.ID, nil)
 		}
 	}
@@ -246,14 +245,4 @@ func (e *embeddedRedis) carryFinished(keys []memKey, boundary uint64) error {
 		return nil
 	}
 	return e.journal.Sync(seq)
-}
-
-// taskKey is Asynq's key of a task's hash.
-func taskKey(queue, id string) string {
-	var b strings.Builder
-	b.WriteString("asynq:{")
-	b.WriteString(queue)
-	b.WriteString("}:t:")
-	b.WriteString(id)
-	return b.String()
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
-	"github.com/hibiken/asynq"
 )
 
 // crashCopy copies app's data dir as it is on disk now into a new
@@ -109,9 +108,9 @@ func TestEnqueueSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	var acked []string
 	for i := range 40 {
-		opts := []asynq.Option{}
+		opts := []core.EnqueueOption{}
 		if i%4 == 0 {
-			opts = append(opts, asynq.Queue(core.QueueLow), asynq.MaxRetry(3))
+			opts = append(opts, core.Queue(core.QueueLow), core.MaxRetry(3))
 		}
 		id, err := first.Jobs().Enqueue(ctx, "crash", greeting{Name: strings.Repeat("x", i)}, opts...)
 		if err != nil {
@@ -151,30 +150,30 @@ func TestFinishedAndDeletedJobsStayGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deleted, err := first.Jobs().Enqueue(ctx, "crash", nil, asynq.ProcessIn(time.Hour))
+	deleted, err := first.Jobs().Enqueue(ctx, "crash", nil, core.ProcessIn(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := first.Jobs().DeleteTask(ctx, core.QueueDefault, deleted); err != nil {
 		t.Fatal(err)
 	}
-	kept, err := first.Jobs().Enqueue(ctx, "crash", nil, asynq.ProcessIn(time.Hour))
+	kept, err := first.Jobs().Enqueue(ctx, "crash", nil, core.ProcessIn(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the first job to finish", func() bool {
-		_, err := first.Jobs().Inspector().GetTaskInfo(core.QueueDefault, done)
+		_, err := first.Jobs().Task(ctx, core.QueueDefault, done)
 		return firstRan.count(done) == 1 && err != nil
 	})
 	dir := crashCopy(t, first)
 
 	var ran ranSet
 	second := restartOn(t, first, dir, &ran)
-	insp := second.Jobs().Inspector()
-	if ti, err := insp.GetTaskInfo(core.QueueDefault, kept); err != nil || ti.State != asynq.TaskStateScheduled {
+	insp := second.Jobs()
+	if ti, err := insp.Task(ctx, core.QueueDefault, kept); err != nil || ti.State != "scheduled" {
 		t.Fatalf("the scheduled job after the crash: %+v %v", ti, err)
 	}
-	if _, err := insp.GetTaskInfo(core.QueueDefault, deleted); err == nil {
+	if _, err := insp.Task(ctx, core.QueueDefault, deleted); err == nil {
 		t.Fatal("the deleted job came back after the crash")
 	}
 	time.Sleep(time.Second) // give a wrongly restored job the time to run

@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 	"github.com/hatchgrid/hatchgrid/core/security"
-	"github.com/hibiken/asynq"
 )
 
 // outboxRetention is how long a task dispatched from the outbox is kept
@@ -37,18 +37,9 @@ type outboxRow struct {
 
 func (outboxRow) TableName() string { return "_outbox" }
 
-// outboxOptions are the Asynq options an outbox row keeps. ProcessIn is
+// outboxOptions are the enqueue options an outbox row keeps. ProcessIn is
 // stored as the time it points at, so a delay counts from the commit.
-type outboxOptions struct {
-	Queue     string         `json:"queue,omitempty"`
-	MaxRetry  *int           `json:"maxRetry,omitempty"`
-	Timeout   time.Duration  `json:"timeout,omitempty"`
-	Deadline  *time.Time     `json:"deadline,omitempty"`
-	ProcessAt *time.Time     `json:"processAt,omitempty"`
-	Unique    time.Duration  `json:"unique,omitempty"`
-	Retention *time.Duration `json:"retention,omitempty"`
-	Group     string         `json:"group,omitempty"`
-}
+type outboxOptions = jobs.Options
 
 // EnqueueTx queues a job of typ that must not be lost: it writes a row to
 // the outbox in ctx's transaction (through App.DB), so the job exists
@@ -56,9 +47,9 @@ type outboxOptions struct {
 // is moved into the queue with its id as the task id and deleted; if the
 // process dies first, the dispatcher of the next start (or of another
 // instance) moves it. payload and opts are as for Enqueue, except that the
-// payload must be text (JSON) and asynq.TaskID is taken by the row id,
+// payload must be text (JSON) and TaskID is taken by the row id,
 // which EnqueueTx returns.
-func (s *JobService) EnqueueTx(ctx context.Context, typ string, payload any, opts ...asynq.Option) (string, error) {
+func (s *JobService) EnqueueTx(ctx context.Context, typ string, payload any, opts ...EnqueueOption) (string, error) {
 	data, err := encodePayload(payload)
 	if err != nil {
 		return "", err
@@ -66,7 +57,7 @@ func (s *JobService) EnqueueTx(ctx context.Context, typ string, payload any, opt
 	return s.enqueueOutbox(ctx, typ, data, opts)
 }
 
-func (s *JobService) enqueueOutbox(ctx context.Context, typ string, data []byte, opts []asynq.Option) (string, error) {
+func (s *JobService) enqueueOutbox(ctx context.Context, typ string, data []byte, opts []EnqueueOption) (string, error) {
 	if !utf8.Valid(data) {
 		return "", errors.New("jobs: an outbox payload must be text (JSON)")
 	}
@@ -149,7 +140,7 @@ func (s *JobService) pingQueue(ctx context.Context) error {
 	return s.ping(ctx)
 }
 
-func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
+func (s *JobService) outboxOptions(opts []EnqueueOption) (outboxOptions, error) {
 	oo, id := s.parseOptions(opts)
 	if id != "" {
 		return oo, errors.New("jobs: EnqueueTx sets the task id itself (the outbox row id)")
@@ -157,82 +148,18 @@ func (s *JobService) outboxOptions(opts []asynq.Option) (outboxOptions, error) {
 	return oo, nil
 }
 
-// parseOptions reads Asynq options into the form the outbox and the
+// parseOptions reads enqueue options into the form the outbox and the
 // journal keep, and returns the TaskID option's id, if any.
-func (s *JobService) parseOptions(opts []asynq.Option) (oo outboxOptions, taskID string) {
-	for _, o := range opts {
-		switch v := o.Value().(type) {
-		case string:
-			switch o.Type() {
-			case asynq.QueueOpt:
-				oo.Queue = v
-			case asynq.GroupOpt:
-				oo.Group = v
-			case asynq.TaskIDOpt:
-				taskID = v
-			}
-		case int:
-			oo.MaxRetry = &v
-		case time.Duration:
-			switch o.Type() {
-			case asynq.TimeoutOpt:
-				oo.Timeout = v
-			case asynq.UniqueOpt:
-				oo.Unique = v
-			case asynq.RetentionOpt:
-				oo.Retention = &v
-			case asynq.ProcessInOpt:
-				at := s.app.Now().Add(v)
-				oo.ProcessAt = &at
-			}
-		case time.Time:
-			switch o.Type() {
-			case asynq.DeadlineOpt:
-				oo.Deadline = &v
-			case asynq.ProcessAtOpt:
-				oo.ProcessAt = &v
-			}
-		}
-	}
-	return oo, taskID
+func (s *JobService) parseOptions(opts []EnqueueOption) (oo outboxOptions, taskID string) {
+	return jobs.ParseOptions(opts, s.app.Now())
 }
 
-// options returns the Asynq options oo keeps.
-func (oo outboxOptions) options() []asynq.Option {
-	var opts []asynq.Option
-	if oo.Queue != "" {
-		opts = append(opts, asynq.Queue(oo.Queue))
-	}
-	if oo.Group != "" {
-		opts = append(opts, asynq.Group(oo.Group))
-	}
-	if oo.MaxRetry != nil {
-		opts = append(opts, asynq.MaxRetry(*oo.MaxRetry))
-	}
-	if oo.Timeout > 0 {
-		opts = append(opts, asynq.Timeout(oo.Timeout))
-	}
-	if oo.Deadline != nil {
-		opts = append(opts, asynq.Deadline(*oo.Deadline))
-	}
-	if oo.Unique > 0 {
-		opts = append(opts, asynq.Unique(oo.Unique))
-	}
-	if oo.ProcessAt != nil {
-		opts = append(opts, asynq.ProcessAt(*oo.ProcessAt))
-	}
-	if oo.Retention != nil {
-		opts = append(opts, asynq.Retention(*oo.Retention))
-	}
-	return opts
-}
-
-// asynq returns the options a dispatch of the row uses: oo's, with
-// outboxRetention unless oo sets a retention.
-func (oo outboxOptions) asynq() []asynq.Option {
-	opts := oo.options()
+// dispatchOptions returns the options a dispatch of a row uses: oo's,
+// with outboxRetention unless oo sets a retention.
+func dispatchOptions(oo outboxOptions) []EnqueueOption {
+	opts := oo.List()
 	if oo.Retention == nil {
-		opts = append(opts, asynq.Retention(outboxRetention))
+		opts = append(opts, jobs.Retention(outboxRetention))
 	}
 	return opts
 }
@@ -248,7 +175,7 @@ func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow, timeout ti
 			s.app.logger.ErrorContext(ctx, "jobs: bad outbox options", "component", "jobs", "id", row.ID, "error", err)
 		}
 	}
-	opts := append(oo.asynq(), asynq.TaskID(row.ID))
+	opts := append(dispatchOptions(oo), jobs.TaskID(row.ID))
 	pushCtx := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -256,7 +183,7 @@ func (s *JobService) dispatchRow(ctx context.Context, row *outboxRow, timeout ti
 		defer cancel()
 	}
 	_, err := s.submit(pushCtx, row.Type, []byte(row.Payload), opts)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+	if err != nil && !errors.Is(err, jobs.ErrTaskIDConflict) && !errors.Is(err, jobs.ErrDuplicateTask) {
 		s.app.logger.WarnContext(ctx, "jobs: outbox dispatch failed; will retry", "component", "jobs",
 			"id", row.ID, "type", row.Type, "error", err)
 		s.app.DB(withoutTx(ctx)).Model(&outboxRow{}).Where(`"id" = ?`, row.ID).

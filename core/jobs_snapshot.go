@@ -239,12 +239,6 @@ func requeueActive(db *miniredis.RedisDB, activeKeys []string) int {
 	return n
 }
 
-// isActiveList reports whether key is an Asynq queue's list of running
-// tasks ("asynq:{<queue>}:active").
-func isActiveList(key string) bool {
-	return strings.HasPrefix(key, "asynq:{") && strings.HasSuffix(key, "}:active")
-}
-
 // writeFileAtomic replaces path with what write writes, through a synced
 // temporary file and a rename.
 func writeFileAtomic(path string, write func(io.Writer) error) error {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
-	"github.com/hibiken/asynq"
+	"github.com/hatchgrid/hatchgrid/core/jobs"
 )
 
 // fastJobs makes workers poll often, so tests wait milliseconds, not
@@ -152,12 +152,12 @@ func TestJobThatAlwaysFailsIsArchived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var archived []*asynq.TaskInfo
+	var archived []*jobs.TaskInfo
 	waitFor(t, 15*time.Second, "the task in the archive", func() bool {
-		archived, _ = app.Jobs().Inspector().ListArchivedTasks(core.QueueDefault)
+		archived, _ = listTasks(app, core.QueueDefault, "archived")
 		return len(archived) == 1
 	})
-	if a := archived[0]; a.ID != id || a.LastErr != "boom" || a.Type != "doomed" || runs.Load() != 2 {
+	if a := archived[0]; a.ID != id || a.LastError != "boom" || a.Type != "doomed" || runs.Load() != 2 {
 		t.Fatalf("archived %+v after %d runs", a, runs.Load())
 	}
 }
@@ -205,7 +205,7 @@ func TestCronEverySecondRuns(t *testing.T) {
 func TestEmbeddedQueueSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	first := newWorkerApp(t)
-	id, err := first.Jobs().Enqueue(context.Background(), "later", greeting{Name: "grace"}, asynq.ProcessIn(500*time.Millisecond))
+	id, err := first.Jobs().Enqueue(context.Background(), "later", greeting{Name: "grace"}, core.ProcessIn(500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +244,14 @@ func TestJobUniqueLockExpiresInEmbeddedMode(t *testing.T) {
 	app := newWorkerApp(t)
 	ctx := context.Background()
 	enqueue := func() error {
-		_, err := app.Jobs().Enqueue(ctx, "later", nil, asynq.Queue("unserved"), asynq.Unique(time.Second))
+		_, err := app.Jobs().Enqueue(ctx, "later", nil, core.Queue("unserved"), core.Unique(time.Second))
 		return err
 	}
 	start := time.Now()
 	if err := enqueue(); err != nil {
 		t.Fatal(err)
 	}
-	if err := enqueue(); !errors.Is(err, asynq.ErrDuplicateTask) {
+	if err := enqueue(); !errors.Is(err, core.ErrDuplicateJob) {
 		t.Fatalf("second enqueue under the lock: %v, want ErrDuplicateTask", err)
 	}
 	waitFor(t, 5*time.Second, "the unique lock to expire", func() bool { return enqueue() == nil })
@@ -335,7 +335,7 @@ func TestOutboxFollowsTheTransaction(t *testing.T) {
 	if n, _ := app.Jobs().OutboxLen(ctx); n != 0 {
 		t.Fatalf("%d outbox rows left", n)
 	}
-	if _, err := app.Jobs().EnqueueTx(ctx, "note", nil, asynq.TaskID("mine")); err == nil {
+	if _, err := app.Jobs().EnqueueTx(ctx, "note", nil, core.TaskID("mine")); err == nil {
 		t.Fatal("EnqueueTx accepted a TaskID")
 	}
 }
@@ -344,3 +344,9 @@ type jobsPlugin func(app *core.App) error
 
 func (jobsPlugin) Name() string                   { return "test" }
 func (f jobsPlugin) Register(app *core.App) error { return f(app) }
+
+// listTasks returns up to 1000 of queue's tasks in state.
+func listTasks(app *core.App, queue, state string) ([]*jobs.TaskInfo, error) {
+	tasks, _, err := app.Jobs().Tasks(context.Background(), queue, state, 1, 1000)
+	return tasks, err
+}

@@ -26,7 +26,6 @@ import (
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/security"
-	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 )
 
@@ -268,7 +267,7 @@ func Sign(secret string, body []byte) string {
 func (p *Plugin) deliver(ctx context.Context, job *core.Job) error {
 	var pl payload
 	if err := job.Decode(&pl); err != nil {
-		return fmt.Errorf("%w: webhooks: bad payload: %v", asynq.SkipRetry, err)
+		return fmt.Errorf("%w: webhooks: bad payload: %v", core.SkipRetry, err)
 	}
 	var w webhook
 	err := p.app.ReadDB(ctx).Where("id = ?", pl.WebhookID).Take(&w).Error

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
-	"github.com/hibiken/asynq"
 )
 
 // JobType is the type of the job that stores one greeting.
@@ -112,7 +111,7 @@ func (p *Plugin) greet(ctx context.Context, job *core.Job) error {
 	var g greeting
 	if err := job.Decode(&g); err != nil || g.To == "" {
 		// A malformed payload will not get better: archive it at once.
-		return fmt.Errorf("hello.greet: bad payload %q: %w", job.Payload, asynq.SkipRetry)
+		return fmt.Errorf("hello.greet: bad payload %q: %w", job.Payload, core.SkipRetry)
 	}
 	col, err := p.app.Collections().Find(p.Collection)
 	if err != nil {
