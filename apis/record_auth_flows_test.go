@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -167,7 +168,7 @@ func TestBruteForceGuard(t *testing.T) {
 		switch rec.Code {
 		case 429:
 			limited++
-			assertErrorShape(t, rec)
+			apitest.AssertErrorShape(t, rec)
 		case 400:
 		default:
 			t.Fatalf("attempt %d: %d %s", i, rec.Code, rec.Body.String())
