@@ -204,10 +204,7 @@ func TestLoginAlert(t *testing.T) {
 		t.Fatalf("%d mails after sign-ins from one device, want none", box.Len())
 	}
 	signIn("phone")
-	deadline := time.Now().Add(5 * time.Second)
-	for box.Len() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	coretest.Poll(5*time.Second, func() bool { return box.Len() != 0 }) // the check below says what came
 	m, ok := box.LastTo("ann@example.com")
 	if !ok || !strings.Contains(m.HTML, "phone") {
 		t.Fatalf("no login alert naming the new device: %v %+v", ok, m)

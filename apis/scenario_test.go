@@ -51,8 +51,11 @@ type env struct {
 
 func newEnv(t testing.TB, app *core.App) *env {
 	t.Helper()
-	kit := apitest.FromApp(t, app)
-	return &env{Env: kit, app: app, router: kit.Router, token: kit.SuperuserToken, su: kit.Superuser}
+	return wrapEnv(apitest.FromApp(t, app))
+}
+
+func wrapEnv(kit *apitest.Env) *env {
+	return &env{Env: kit, app: kit.App, router: kit.Router, token: kit.SuperuserToken, su: kit.Superuser}
 }
 
 func (e *env) run(t *testing.T, scenarios []scenario) {

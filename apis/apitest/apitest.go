@@ -34,8 +34,16 @@ func New(t testing.TB, opts ...coretest.Option) *Env {
 // the hook recorder.
 func FromApp(t testing.TB, app *core.App) *Env {
 	t.Helper()
-	su, token := coretest.Superuser(t, app)
-	return &Env{App: app, Router: apis.NewRouter(app), Superuser: su, SuperuserToken: token, Hooks: coretest.RecordHooks(app)}
+	e := WithoutSuperuser(app)
+	e.Superuser, e.SuperuserToken = coretest.Superuser(t, app)
+	return e
+}
+
+// WithoutSuperuser returns an Env over app with no superuser, for the
+// install flow and for cluster members that share another Env's
+// superuser (set Superuser and SuperuserToken).
+func WithoutSuperuser(app *core.App) *Env {
+	return &Env{App: app, Router: apis.NewRouter(app), Hooks: coretest.RecordHooks(app)}
 }
 
 // Request is one request to send. A body is sent as JSON unless Headers

@@ -467,12 +467,8 @@ func TestScheduleFollowsSettings(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for scheduled() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("cron spec = %q, want %q", scheduled(), want)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !coretest.Poll(5*time.Second, func() bool { return scheduled() == want }) {
+			t.Fatalf("cron spec = %q, want %q", scheduled(), want)
 		}
 	}
 	waitFor("")

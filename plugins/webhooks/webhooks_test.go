@@ -203,12 +203,10 @@ func TestFailingReceiverIsRetried(t *testing.T) {
 		t.Fatalf("create record: %d %s", code, body)
 	}
 	var rows []deliveryRow
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	coretest.Poll(30*time.Second, func() bool {
 		rows = e.deliveries(t, id)
-		if len(rows) == 4 {
-			break
-		}
-	}
+		return len(rows) == 4
+	})
 	if len(rows) != 4 {
 		t.Fatalf("deliveries = %+v", rows)
 	}

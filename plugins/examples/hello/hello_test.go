@@ -169,11 +169,12 @@ func TestCronEntry(t *testing.T) {
 		t.Fatalf("POST: %d %v", code, body)
 	}
 	seen := map[string]bool{}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !(seen["queued"] && seen["cron"]); time.Sleep(100 * time.Millisecond) {
+	coretest.Poll(20*time.Second, func() bool {
 		for _, it := range e.greetings(t, e.user) {
 			seen[it["to"].(string)] = true
 		}
-	}
+		return seen["queued"] && seen["cron"]
+	})
 	if !seen["queued"] || !seen["cron"] {
 		t.Fatalf("greetings seen: %v, want queued and cron", seen)
 	}
