@@ -1,7 +1,6 @@
 package apis_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -109,7 +108,5 @@ func (e *env) do(s scenario) *httptest.ResponseRecorder {
 
 func mustJSON(t testing.TB, js string, dst any) {
 	t.Helper()
-	if err := json.Unmarshal([]byte(js), dst); err != nil {
-		t.Fatal(err)
-	}
+	apitest.Decode(t, js, dst)
 }

@@ -24,6 +24,15 @@ func (r *Response) JSON(t testing.TB, dst any) {
 	}
 }
 
+// Decode decodes a JSON body kept as text into dst, failing t if it is
+// not JSON of that shape.
+func Decode(t testing.TB, body string, dst any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(body), dst); err != nil {
+		t.Fatalf("apitest: body is not %T: %v: %s", dst, err, body)
+	}
+}
+
 // Record decodes a record body.
 func (r *Response) Record(t testing.TB) Record {
 	t.Helper()
