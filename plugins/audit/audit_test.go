@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hatchgrid/hatchgrid/apis"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/audit"
@@ -25,9 +24,9 @@ type env struct {
 	token  string // a superuser's
 }
 
-func newEnv(t *testing.T, p *audit.Plugin) *env {
+func newEnv(t *testing.T, p *audit.Plugin, opts ...coretest.Option) *env {
 	t.Helper()
-	kit := apitest.New(t, coretest.WithAppOptions(core.WithPlugins(p)))
+	kit := apitest.New(t, append(opts, coretest.WithAppOptions(core.WithPlugins(p)))...)
 	return &env{Env: kit, app: kit.App, router: kit.Router, token: kit.SuperuserToken}
 }
 
@@ -324,13 +323,9 @@ func TestAccessAndBadParams(t *testing.T) {
 func TestConfigChoosesCollectionsAndTrustedProxyGivesIP(t *testing.T) {
 	t.Parallel()
 	p := &audit.Plugin{}
-	app := coretest.NewApp(t,
-		coretest.WithConfig(func(c *core.Config) {
-			c.Plugins = map[string]map[string]any{"audit": {"collections": "posts"}} // as HG_PLUGINS_AUDIT_COLLECTIONS gives it
-		}),
-		coretest.WithAppOptions(core.WithPlugins(p)))
-	_, token := coretest.Superuser(t, app)
-	e := &env{app: app, router: apis.NewRouter(app), token: token}
+	e := newEnv(t, p, coretest.WithConfig(func(c *core.Config) {
+		c.Plugins = map[string]map[string]any{"audit": {"collections": "posts"}} // as HG_PLUGINS_AUDIT_COLLECTIONS gives it
+	}))
 	e.createPosts(t)
 	e.must(t, http.MethodPatch, "/api/settings", `{"trustedProxy":{"headers":["X-Forwarded-For"]}}`)
 
