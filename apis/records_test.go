@@ -3,7 +3,6 @@ package apis_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,17 +15,7 @@ import (
 
 func mustCollection(t *testing.T, app *core.App, js string) *core.Collection {
 	t.Helper()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(js), &in); err != nil {
-		t.Fatal(err)
-	}
-	c, err := app.Collections().Create(context.Background(), &in)
-	if err != nil {
-		var ce *core.Error
-		errors.As(err, &ce)
-		t.Fatalf("%v %+v", err, ce.Fields)
-	}
-	return c
+	return coretest.CreateCollection(t, app, js)
 }
 
 func TestRecordsCRUD(t *testing.T) {
