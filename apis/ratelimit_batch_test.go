@@ -3,6 +3,7 @@ package apis
 import (
 	"context"
 	"encoding/json"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func batchOf(n int, method, url, body string) string {
 // countRecords returns how many records collection holds.
 func countRecords(t *testing.T, app *core.App, collection string) int {
 	t.Helper()
-	res, err := app.Records().List(context.Background(), mustFind(t, app, collection), core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true})
+	res, err := app.Records().List(context.Background(), coretest.FindCollection(t, app, collection), core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true})
 	if err != nil {
 		t.Fatal(err)
 	}
