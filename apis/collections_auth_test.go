@@ -227,4 +227,3 @@ func defaultTemplate(t *testing.T, kind core.AuthEmail) core.EmailTemplate {
 	}
 	return tpl
 }
-

@@ -3,11 +3,11 @@ package apis
 import (
 	"context"
 	"encoding/json"
-	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"strings"
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
 // batchOf returns a batch body of n items, each a request of method on url

@@ -302,7 +302,6 @@ func TestRateLimitCollectionTags(t *testing.T) {
 	assertStatuses(t, "unknown collection", e.statuses(1, "POST", "/api/collections/nope/records", "198.51.100.9", "", post), 404)
 }
 
-
 // TestRateLimitAudience runs the middleware behind a stand-in for loadAuth
 // that takes the caller from X-Actor.
 func TestRateLimitAudience(t *testing.T) {

@@ -48,7 +48,7 @@ func RecordHooks(app *core.App) *HookRecorder {
 	return r
 }
 
-func collectionName(e *core.CollectionEvent) string     { return e.Collection.Name }
+func collectionName(e *core.CollectionEvent) string       { return e.Collection.Name }
 func requestCollection(e *core.RecordRequestEvent) string { return e.Collection.Name }
 func recordCollection(e *core.RecordEvent) string {
 	if c := e.Record.Collection(); c != nil {

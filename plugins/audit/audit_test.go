@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/audit"

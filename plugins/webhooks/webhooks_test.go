@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/webhooks"

@@ -1,12 +1,12 @@
 package hello_test
 
 import (
-	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/examples/hello"
