@@ -2,7 +2,6 @@ package apis
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -39,13 +38,7 @@ func countRecords(t *testing.T, app *core.App, collection string) int {
 func TestRateLimitBatchItems(t *testing.T) {
 	t.Parallel()
 	e := newRLEnv(t)
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"posts","listRule":"","createRule":"","updateRule":"","fields":[{"name":"title","type":"text"}]}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.app.Collections().Create(context.Background(), &in); err != nil {
-		t.Fatal(err)
-	}
+	coretest.CreateCollection(t, e.app, `{"name":"posts","listRule":"","createRule":"","updateRule":"","fields":[{"name":"title","type":"text"}]}`)
 	s := e.app.Settings()
 	s.Batch.Enabled = true
 	if err := e.app.SaveSettings(context.Background(), s); err != nil {

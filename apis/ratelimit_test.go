@@ -265,14 +265,7 @@ func TestRateLimitCollectionTags(t *testing.T) {
 	t.Parallel()
 	e := newRLEnv(t)
 	for _, name := range []string{"posts", "notes"} {
-		var in core.CollectionInput
-		js := `{"name":"` + name + `","listRule":"","createRule":"","fields":[{"name":"title","type":"text"}]}`
-		if err := json.Unmarshal([]byte(js), &in); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.app.Collections().Create(context.Background(), &in); err != nil {
-			t.Fatal(err)
-		}
+		coretest.CreateCollection(t, e.app, `{"name":"`+name+`","listRule":"","createRule":"","fields":[{"name":"title","type":"text"}]}`)
 	}
 	e.limit(t, true,
 		rule("/api/", "", 100, 60),

@@ -120,15 +120,8 @@ func TestPluginAPI(t *testing.T) {
 		coretest.WithAppOptions(core.WithPlugins(plugin)),
 		coretest.WithJobWorkers(),
 		coretest.WithConfig(func(c *core.Config) { c.Jobs.PollInterval = 50 * time.Millisecond }))
-	ctx := context.Background()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"entries","listRule":"","viewRule":"","createRule":"",
-		"fields":[{"name":"text","type":"text"},{"name":"checked","type":"bool"}]}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Collections().Create(ctx, &in); err != nil {
-		t.Fatal(err)
-	}
+	coretest.CreateCollection(t, app, `{"name":"entries","listRule":"","viewRule":"","createRule":"",
+		"fields":[{"name":"text","type":"text"},{"name":"checked","type":"bool"}]}`)
 	_, token := coretest.Superuser(t, app)
 	srv := httptest.NewServer(apis.NewRouter(app))
 	t.Cleanup(srv.Close)
