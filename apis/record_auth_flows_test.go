@@ -29,11 +29,7 @@ func TestAuthEmailFlows(t *testing.T) {
 	var userID string
 	e.run(t, []scenario{
 		{name: "sign up", method: "POST", path: "/api/collections/users/records", body: signUp, wantStatus: 200,
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]any
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				userID, _ = body["id"].(string)
-			}},
+			check: apitest.Grab("id", &userID)},
 		{name: "verification for an unknown email is a 204 too", method: "POST", path: "/api/collections/users/request-verification",
 			body: `{"email":"nobody@example.com"}`, wantStatus: 204},
 		{name: "verification without email", method: "POST", path: "/api/collections/users/request-verification", body: `{}`, wantStatus: 400},
@@ -74,11 +70,7 @@ func TestAuthEmailFlows(t *testing.T) {
 	// OTP sign-in.
 	var otpID string
 	otpMail := mail("ann@example.com", scenario{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`,
-		wantStatus: 200, check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-			var body map[string]string
-			json.Unmarshal(rec.Body.Bytes(), &body)
-			otpID = body["otpId"]
-		}})
+		wantStatus: 200, check: apitest.Grab("otpId", &otpID)})
 	code := otpInMail.FindString(otpMail)
 	if code == "" {
 		t.Fatalf("no 8-digit code in the OTP mail: %s", otpMail)
@@ -88,11 +80,7 @@ func TestAuthEmailFlows(t *testing.T) {
 		{name: "wrong otp", method: "POST", path: "/api/collections/users/auth-with-otp", body: `{"otpId":"` + otpID + `","password":"00000000"}`, wantStatus: 400},
 		{name: "otp sign in", method: "POST", path: "/api/collections/users/auth-with-otp", body: `{"otpId":"` + otpID + `","password":"` + code + `"}`,
 			wantStatus: 200, wantContent: []string{`"id":"` + userID + `"`},
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]any
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				userToken, _ = body["token"].(string)
-			}},
+			check: apitest.Grab("token", &userToken)},
 		{name: "otp spent", method: "POST", path: "/api/collections/users/auth-with-otp", body: `{"otpId":"` + otpID + `","password":"` + code + `"}`, wantStatus: 400},
 	})
 
@@ -138,11 +126,7 @@ func TestMFA(t *testing.T) {
 	})
 	m := coretest.AwaitMail(t, app, "ann@example.com", func() {
 		e.run(t, []scenario{{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`, wantStatus: 200,
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]string
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				otpID = body["otpId"]
-			}}})
+			check: apitest.Grab("otpId", &otpID)}})
 	})
 	code := otpInMail.FindString(m.HTML)
 	e.run(t, []scenario{

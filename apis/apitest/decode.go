@@ -194,3 +194,19 @@ func AssertErrorShape(t testing.TB, rec *httptest.ResponseRecorder) {
 		t.Errorf("body data %s is not an object", body["data"])
 	}
 }
+
+// Wrap gives a recorder from a scenario's check function the Response
+// decoders.
+func Wrap(rec *httptest.ResponseRecorder) *Response { return &Response{rec} }
+
+// Grab returns a scenario check that decodes the body as a JSON object
+// and stores its string key in dst ("" when absent), for a later step of
+// the scenario: a created record's id, an otpId, a token.
+func Grab(key string, dst *string) func(*testing.T, *httptest.ResponseRecorder) {
+	return func(t *testing.T, rec *httptest.ResponseRecorder) {
+		t.Helper()
+		var body map[string]any
+		Wrap(rec).JSON(t, &body)
+		*dst, _ = body[key].(string)
+	}
+}
