@@ -34,35 +34,32 @@ func Decode(t testing.TB, body string, dst any) {
 }
 
 // Record decodes a record body.
-func (r *Response) Record(t testing.TB) Record {
-	t.Helper()
-	var rec Record
-	r.JSON(t, &rec)
-	return rec
-}
+func (r *Response) Record(t testing.TB) Record { t.Helper(); return decodeAs[Record](t, r) }
 
 // Records decodes a page of records.
 func (r *Response) Records(t testing.TB) List[Record] {
 	t.Helper()
-	var l List[Record]
-	r.JSON(t, &l)
-	return l
+	return decodeAs[List[Record]](t, r)
 }
 
 // Collection decodes a collection body.
 func (r *Response) Collection(t testing.TB) Collection {
 	t.Helper()
-	var c Collection
-	r.JSON(t, &c)
-	return c
+	return decodeAs[Collection](t, r)
 }
 
 // Collections decodes a page of collections.
 func (r *Response) Collections(t testing.TB) List[Collection] {
 	t.Helper()
-	var l List[Collection]
-	r.JSON(t, &l)
-	return l
+	return decodeAs[List[Collection]](t, r)
+}
+
+// decodeAs decodes r's body as a T: Go has no generic methods.
+func decodeAs[T any](t testing.TB, r *Response) T {
+	t.Helper()
+	var v T
+	r.JSON(t, &v)
+	return v
 }
 
 // Error decodes an error body after checking its shape (AssertErrorShape).
