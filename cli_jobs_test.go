@@ -59,17 +59,6 @@ func (s *flakyServer) stop() {
 	s.lock.Release()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // enqueueArchived enqueues a failing job and waits until it is archived.
 func (s *flakyServer) enqueueArchived(t *testing.T) string {
 	t.Helper()
@@ -77,7 +66,7 @@ func (s *flakyServer) enqueueArchived(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the job to be archived", func() bool {
+	coretest.Eventually(t, 10*time.Second, "the job to be archived", func() bool {
 		ti, err := s.app.Jobs().Task(context.Background(), core.QueueLow, id)
 		return err == nil && ti.State == "archived"
 	})
@@ -100,7 +89,7 @@ func TestJobsCommandsEmbedded(t *testing.T) {
 	if err := srv.app.Mailer().Send(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the mail job to finish", func() bool {
+	coretest.Eventually(t, 10*time.Second, "the mail job to finish", func() bool {
 		info, err := srv.app.Jobs().QueueInfo(context.Background(), core.QueueCritical)
 		return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0 && info.Processed > 0
 	})
@@ -142,7 +131,7 @@ func TestJobsCommandsEmbedded(t *testing.T) {
 	srv = startFlakyServer(t, c, dir)
 	defer srv.stop()
 	srv.succeed.Store(true)
-	waitFor(t, "the retried job to run", func() bool { return srv.runs.Load() == 1 })
+	coretest.Eventually(t, 10*time.Second, "the retried job to run", func() bool { return srv.runs.Load() == 1 })
 	if _, err := srv.app.Jobs().Task(context.Background(), core.QueueLow, purged); err == nil {
 		t.Fatal("the purged job is back")
 	}
@@ -171,7 +160,7 @@ func TestJobsCommandsRedis(t *testing.T) {
 	if code, out, errOut := c.run("jobs", "retry", id, "--queue", "low", "--dir", dir); code != 0 || !strings.Contains(out, "Queued job "+id) {
 		t.Fatalf("retry: %d %q %q", code, out, errOut)
 	}
-	waitFor(t, "the retried job to run", func() bool { return srv.runs.Load() == 2 })
+	coretest.Eventually(t, 10*time.Second, "the retried job to run", func() bool { return srv.runs.Load() == 2 })
 	if code, _, errOut := c.run("jobs", "retry", id, "--queue", "low", "--dir", dir); code != 1 || !strings.Contains(errOut, "no job") {
 		t.Fatalf("retry a finished job: %d %q", code, errOut)
 	}

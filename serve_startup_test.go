@@ -152,19 +152,16 @@ func TestSignalDuringAMigration(t *testing.T) {
 	}
 
 	again := startServe(t, dir, "pass", env)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	healthy := coretest.Poll(60*time.Second, func() bool {
 		res, err := http.Get("http://" + again.addr + "/api/health")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no health after restart:\n%s", again.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	if !healthy {
+		t.Fatalf("no health after restart:\n%s", again.out.String())
 	}
 	if !strings.Contains(again.out.String(), `"msg":"applied migration","name":"29990101000000_test_slow"`) {
 		t.Fatalf("the interrupted migration was not applied on the next start:\n%s", again.out.String())
@@ -193,10 +190,7 @@ func TestSignalDuringAStuckStartup(t *testing.T) {
 		t.Parallel()
 		p := startServe(t, filepath.Join(t.TempDir(), "data"), "stuck", nil)
 		p.cmd.Process.Signal(syscall.SIGINT)
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(p.out.String(), "received interrupt during start-up") && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		coretest.Poll(10*time.Second, func() bool { return strings.Contains(p.out.String(), "received interrupt during start-up") })
 		p.cmd.Process.Signal(syscall.SIGINT)
 		code, took := p.exit(t, 10*time.Second)
 		if code != 1 || !strings.Contains(p.out.String(), "received interrupt again: exiting now") || took > 2*time.Second {

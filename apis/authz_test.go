@@ -1,7 +1,6 @@
 package apis_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strconv"
@@ -20,29 +19,17 @@ func authzEnv(t *testing.T) *env {
 // tokenOf returns an auth token of rec, of whichever auth collection.
 func tokenOf(t *testing.T, app *core.App, rec *core.Record) string {
 	t.Helper()
-	token, err := app.Auth().NewAuthToken(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
+	return coretest.AuthToken(t, app, rec)
 }
 
 func mustRecord(t *testing.T, app *core.App, collection string, body map[string]any) *core.Record {
 	t.Helper()
-	c, err := app.Collections().Find(collection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := app.Records().Create(context.Background(), c, body, &core.RequestInfo{IsSuperuser: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
+	return coretest.CreateRecord(t, app, collection, body)
 }
 
 func account(t *testing.T, app *core.App, collection, email string) *core.Record {
 	t.Helper()
-	return mustRecord(t, app, collection, map[string]any{"email": email, "password": "Secret12345", "passwordConfirm": "Secret12345"})
+	return coretest.CreateUser(t, app, collection, email)
 }
 
 // policyID reads the id of the policy in a response.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -153,7 +154,7 @@ func TestBadInputAcrossRouteGroups(t *testing.T) {
 			continue
 		}
 		if r.method != http.MethodHead {
-			assertErrorShape(t, res)
+			apitest.AssertErrorShape(t, res)
 		}
 	}
 

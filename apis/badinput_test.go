@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -88,7 +89,7 @@ func TestBadInputNever5xx(t *testing.T) {
 			continue
 		}
 		if r.method != http.MethodHead {
-			assertErrorShape(t, res)
+			apitest.AssertErrorShape(t, res)
 		}
 	}
 

@@ -21,18 +21,13 @@ import (
 func benchEnv(b *testing.B, seed int) (*env, []string) {
 	b.Helper()
 	app := coretest.NewApp(b, coretest.WithConfig(func(c *core.Config) { c.Log.Level = "error"; c.Log.Requests = false }))
-	var in core.CollectionInput
-	mustJSON(b, `{"name":"posts","listRule":"","viewRule":"","createRule":"","fields":[
+	c := coretest.CreateCollection(b, app, `{"name":"posts","listRule":"","viewRule":"","createRule":"","fields":[
 		{"name":"title","type":"text","required":true},{"name":"score","type":"number"},
 		{"name":"status","type":"select","values":["draft","live"]}],
-		"indexes":["CREATE INDEX idx_posts_score ON posts (score)"]}`, &in)
-	c, err := app.Collections().Create(context.Background(), &in)
-	if err != nil {
-		b.Fatal(err)
-	}
+		"indexes":["CREATE INDEX idx_posts_score ON posts (score)"]}`)
 	ids := make([]string, 0, seed)
 	sys := &core.RequestInfo{IsSuperuser: true}
-	err = app.InTx(context.Background(), func(ctx context.Context) error {
+	err := app.InTx(context.Background(), func(ctx context.Context) error {
 		for i := 0; i < seed; i++ {
 			r, err := app.Records().Create(ctx, c, map[string]any{"title": fmt.Sprintf("post %d", i), "score": i, "status": "live"}, sys)
 			if err != nil {
@@ -113,16 +108,8 @@ func BenchmarkRecordsCreate(b *testing.B) {
 //	go test ./apis -run '^$' -bench AuthWithPassword -benchtime 3s -cpuprofile /tmp/auth.prof
 func BenchmarkAuthWithPassword(b *testing.B) {
 	e, _ := benchEnv(b, 0)
-	var in core.CollectionInput
-	mustJSON(b, `{"name":"users","type":"auth","createRule":""}`, &in)
-	c, err := e.app.Collections().Create(context.Background(), &in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sys := &core.RequestInfo{IsSuperuser: true}
-	if _, err := e.app.Records().Create(context.Background(), c, map[string]any{"email": "user@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, sys); err != nil {
-		b.Fatal(err)
-	}
+	coretest.CreateCollection(b, e.app, `{"name":"users","type":"auth","createRule":""}`)
+	coretest.CreateUser(b, e.app, "users", "user@example.com")
 	body := `{"identity":"user@example.com","password":"Secret12345"}`
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -31,19 +31,12 @@ const fuzzBoundary = "hgfuzz"
 func FuzzMultipartBody(f *testing.F) {
 	app := coretest.NewApp(f)
 	ctx := context.Background()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"kitchen","createRule":"","fields":[
+	col := coretest.CreateCollection(f, app, `{"name":"kitchen","createRule":"","fields":[
 		{"name":"title","type":"text","max":40},{"name":"views","type":"number"},{"name":"live","type":"bool"},
 		{"name":"kinds","type":"select","values":["a","b","c"],"maxSelect":3},{"name":"meta","type":"json"},
 		{"name":"due","type":"date"},{"name":"place","type":"geoPoint"},
 		{"name":"doc","type":"file","maxSize":4096},
-		{"name":"pics","type":"file","maxSelect":3,"maxSize":4096,"mimeTypes":["image/png","text/plain"],"thumbs":["10x10"]}]}`), &in); err != nil {
-		f.Fatal(err)
-	}
-	col, err := app.Collections().Create(ctx, &in)
-	if err != nil {
-		f.Fatal(err)
-	}
+		{"name":"pics","type":"file","maxSelect":3,"maxSize":4096,"mimeTypes":["image/png","text/plain"],"thumbs":["10x10"]}]}`)
 	su, err := app.Superusers().Upsert(ctx, "fuzz@example.test", "Secret12345")
 	if err != nil {
 		f.Fatal(err)

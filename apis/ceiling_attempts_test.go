@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/authz"
@@ -23,7 +24,7 @@ func tryJobsResetToken(t *testing.T, c *ceiling) string {
 	if rec := c.as("", "POST", "/api/collections/_superusers/request-password-reset", `{"email":"`+coretest.SuperuserEmail+`"}`); rec.Code != 204 {
 		t.Fatalf("request reset: %d %s", rec.Code, rec.Body.String())
 	}
-	waitUntil(t, "the reset mail", func() bool { return c.box.Len() > before })
+	coretest.Eventually(t, 10*time.Second, "the reset mail", func() bool { return c.box.Len() > before })
 	msg, _ := c.box.Last()
 	m := resetTokenPattern.FindStringSubmatch(msg.HTML)
 	if m == nil {
@@ -31,7 +32,7 @@ func tryJobsResetToken(t *testing.T, c *ceiling) string {
 	}
 	token := m[1]
 	// The task finishes just after the delivery.
-	waitUntil(t, "the mail task to finish", func() bool {
+	coretest.Eventually(t, 10*time.Second, "the mail task to finish", func() bool {
 		info, err := c.app.Jobs().QueueInfo(context.Background(), core.QueueCritical)
 		return err == nil && info.Active == 0 && info.Pending == 0
 	})

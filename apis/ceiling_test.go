@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/authz"
@@ -137,18 +136,6 @@ func (c *ceiling) deleteCollection(t *testing.T, name string) {
 }
 
 func ok(rec *httptest.ResponseRecorder) bool { return rec.Code >= 200 && rec.Code < 300 }
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 var resetTokenPattern = regexp.MustCompile(`confirm-password-reset/([A-Za-z0-9_.-]+)`)
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
@@ -22,7 +22,9 @@ func clusterNodes(t *testing.T, apps []*core.App) []*rtEnv {
 	first := newEnv(t, apps[0])
 	var nodes []*rtEnv
 	for _, app := range apps {
-		e := &env{app: app, router: apis.NewRouter(app), token: first.token, su: first.su}
+		kit := apitest.WithoutSuperuser(app)
+		kit.Superuser, kit.SuperuserToken = first.su, first.token
+		e := wrapEnv(kit)
 		srv := httptest.NewServer(e.router)
 		client := &http.Client{Transport: &http.Transport{}}
 		t.Cleanup(func() {

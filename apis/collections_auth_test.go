@@ -74,7 +74,7 @@ func TestAuthCollectionOptionsPersist(t *testing.T) {
 	if got != want {
 		t.Fatalf("created collection = %+v\nwant %+v", got, want)
 	}
-	c := collectionOf(t, e.app, "members")
+	c := coretest.FindCollection(t, e.app, "members")
 	if c.Auth.AuthToken.Secret != secret {
 		t.Errorf("authToken secret = %q, want the one sent", c.Auth.AuthToken.Secret)
 	}
@@ -96,7 +96,7 @@ func TestAuthCollectionOptionsPersist(t *testing.T) {
 	if !got.OTP.Enabled || got.OTP.EmailTemplate != (core.EmailTemplate{Subject: "Code {OTP}", Body: otpBody}) {
 		t.Errorf("otp after a partial update = %+v", got.OTP)
 	}
-	if s := collectionOf(t, e.app, "members").Auth.AuthToken.Secret; s != secret {
+	if s := coretest.FindCollection(t, e.app, "members").Auth.AuthToken.Secret; s != secret {
 		t.Errorf("an empty secret replaced the stored one: %q", s)
 	}
 	e.run(t, []scenario{{name: "otp duration alone", method: "PATCH", path: "/api/collections/members", token: "superuser",
@@ -111,7 +111,7 @@ func TestAuthCollectionOptionsPersist(t *testing.T) {
 			{"name":"members","type":"auth","verificationToken":{"duration":7000},"resetPasswordTemplate":{"subject":"Imported","body":"<p>i</p>"}},
 			{"name":"fresh","type":"auth","authToken":{"duration":99},"confirmEmailChangeTemplate":{"subject":"x","body":"y"}}]}`,
 		wantStatus: 204}})
-	members, fresh := collectionOf(t, e.app, "members").Auth, collectionOf(t, e.app, "fresh").Auth
+	members, fresh := coretest.FindCollection(t, e.app, "members").Auth, coretest.FindCollection(t, e.app, "fresh").Auth
 	if members.VerificationToken.Duration != 7000 || members.FileToken.Duration != 60 {
 		t.Errorf("imported token durations = %+v %+v", members.VerificationToken, members.FileToken)
 	}
@@ -133,7 +133,7 @@ func TestAuthCollectionOptionsValidation(t *testing.T) {
 		if err := e.app.Collections().Reload(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		c := collectionOf(t, e.app, "members")
+		c := coretest.FindCollection(t, e.app, "members")
 		public, _ := json.Marshal(c)
 		options, _ := json.Marshal(c.Auth) // secrets included
 		return string(public) + string(options)
@@ -226,13 +226,4 @@ func defaultTemplate(t *testing.T, kind core.AuthEmail) core.EmailTemplate {
 		t.Fatalf("no built-in %s template", kind)
 	}
 	return tpl
-}
-
-func collectionOf(t *testing.T, app *core.App, name string) *core.Collection {
-	t.Helper()
-	c, err := app.Collections().Find(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

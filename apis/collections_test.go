@@ -1,11 +1,11 @@
 package apis_test
 
 import (
-	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -49,10 +49,7 @@ func TestCollectionsAPI(t *testing.T) {
 		{
 			name: "list after", path: "/api/collections", token: "superuser", wantStatus: 200,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var res struct {
-					Items []struct{ Name string } `json:"items"`
-				}
-				json.Unmarshal(rec.Body.Bytes(), &res)
+				res := apitest.Wrap(rec).Collections(t)
 				var names []string
 				for _, it := range res.Items {
 					if !strings.HasPrefix(it.Name, "_") {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
@@ -281,11 +282,7 @@ func TestProtectedFiles(t *testing.T) {
 	e.run(t, []scenario{
 		{name: "token for guests is 401", method: "POST", path: "/api/files/token", wantStatus: 401},
 		{name: "token for a superuser", method: "POST", path: "/api/files/token", token: "superuser", wantStatus: 200,
-			check: func(t *testing.T, r *httptest.ResponseRecorder) {
-				var body map[string]string
-				json.Unmarshal(r.Body.Bytes(), &body)
-				token = body["token"]
-			}},
+			check: apitest.Grab("token", &token)},
 	})
 	if token == "" {
 		t.Fatal("no token")

@@ -166,13 +166,10 @@ func TestGuardsAcrossInstances(t *testing.T) {
 	a, b := newEnv(t, apps[0]), newEnv(t, apps[1])
 	mustCollection(t, a.app, `{"name":"users","type":"auth","createRule":"","otp":{"enabled":true}}`)
 	a.do(scenario{method: "POST", path: "/api/collections/users/records", body: `{"email":"ann@example.com","password":"Secret12345","passwordConfirm":"Secret12345"}`})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := b.app.Collections().Find("users"); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal("the second instance never saw the users collection")
-		}
-	}
+	coretest.Eventually(t, 10*time.Second, "the second instance to see the users collection", func() bool {
+		_, err := b.app.Collections().Find("users")
+		return err == nil
+	})
 	nodes := []*env{a, b}
 
 	id, code := requestOTP(t, a, "ann@example.com")

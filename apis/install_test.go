@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -16,7 +16,7 @@ func TestInstallCreatesTheFirstSuperuser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{app: app, router: apis.NewRouter(app)}
+	e := wrapEnv(apitest.WithoutSuperuser(app))
 	body := func(tok, pw2 string) string {
 		return `{"token":"` + tok + `","email":"first@example.com","password":"Secret12345","passwordConfirm":"` + pw2 + `"}`
 	}

@@ -2,11 +2,11 @@ package apis
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
 // batchOf returns a batch body of n items, each a request of method on url
@@ -22,7 +22,7 @@ func batchOf(n int, method, url, body string) string {
 // countRecords returns how many records collection holds.
 func countRecords(t *testing.T, app *core.App, collection string) int {
 	t.Helper()
-	res, err := app.Records().List(context.Background(), mustFind(t, app, collection), core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true})
+	res, err := app.Records().List(context.Background(), coretest.FindCollection(t, app, collection), core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +38,7 @@ func countRecords(t *testing.T, app *core.App, collection string) int {
 func TestRateLimitBatchItems(t *testing.T) {
 	t.Parallel()
 	e := newRLEnv(t)
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"posts","listRule":"","createRule":"","updateRule":"","fields":[{"name":"title","type":"text"}]}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.app.Collections().Create(context.Background(), &in); err != nil {
-		t.Fatal(err)
-	}
+	coretest.CreateCollection(t, e.app, `{"name":"posts","listRule":"","createRule":"","updateRule":"","fields":[{"name":"title","type":"text"}]}`)
 	s := e.app.Settings()
 	s.Batch.Enabled = true
 	if err := e.app.SaveSettings(context.Background(), s); err != nil {

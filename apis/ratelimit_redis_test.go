@@ -3,7 +3,6 @@ package apis
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,13 +21,7 @@ func limitedApp(t *testing.T, redisURL string, maxRequests int, opts ...coretest
 	t.Helper()
 	app := coretest.NewApp(t, append(opts, coretest.WithConfig(func(c *core.Config) { c.Redis.URL = redisURL }))...)
 	ctx := context.Background()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"posts","listRule":"","fields":[{"name":"title","type":"text"}]}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Collections().Create(ctx, &in); err != nil {
-		t.Fatal(err)
-	}
+	coretest.CreateCollection(t, app, `{"name":"posts","listRule":"","fields":[{"name":"title","type":"text"}]}`)
 	s := app.Settings()
 	s.RateLimits = core.RateLimitsSettings{Enabled: true, Rules: []core.RateLimitRule{
 		{Label: "GET /api/collections/posts/records", MaxRequests: maxRequests, Duration: 60},

@@ -265,14 +265,7 @@ func TestRateLimitCollectionTags(t *testing.T) {
 	t.Parallel()
 	e := newRLEnv(t)
 	for _, name := range []string{"posts", "notes"} {
-		var in core.CollectionInput
-		js := `{"name":"` + name + `","listRule":"","createRule":"","fields":[{"name":"title","type":"text"}]}`
-		if err := json.Unmarshal([]byte(js), &in); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.app.Collections().Create(context.Background(), &in); err != nil {
-			t.Fatal(err)
-		}
+		coretest.CreateCollection(t, e.app, `{"name":"`+name+`","listRule":"","createRule":"","fields":[{"name":"title","type":"text"}]}`)
 	}
 	e.limit(t, true,
 		rule("/api/", "", 100, 60),
@@ -284,7 +277,7 @@ func TestRateLimitCollectionTags(t *testing.T) {
 	const post = `{"title":"x"}`
 	assertStatuses(t, "*:create", e.statuses(2, "POST", "/api/collections/posts/records", "192.0.2.1", "", post), 200, 429)
 	// Counted per collection, by id or name alike.
-	postsID := mustFind(t, e.app, "posts").ID
+	postsID := coretest.FindCollection(t, e.app, "posts").ID
 	assertStatuses(t, "by id", e.statuses(1, "POST", "/api/collections/"+postsID+"/records", "192.0.2.1", "", post), 429)
 	assertStatuses(t, "notes:create", e.statuses(3, "POST", "/api/collections/notes/records", "192.0.2.1", "", post), 200, 200, 429)
 	assertStatuses(t, "list is not create", e.statuses(3, "GET", "/api/collections/posts/records", "192.0.2.1", "", ""), 200, 200, 200)
@@ -300,15 +293,6 @@ func TestRateLimitCollectionTags(t *testing.T) {
 	}
 	assertStatuses(t, "/api/ exhausted", e.statuses(1, "GET", "/api/health", "192.0.2.1", "", ""), 429)
 	assertStatuses(t, "unknown collection", e.statuses(1, "POST", "/api/collections/nope/records", "198.51.100.9", "", post), 404)
-}
-
-func mustFind(t *testing.T, app *core.App, name string) *core.Collection {
-	t.Helper()
-	c, err := app.Collections().Find(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // TestRateLimitAudience runs the middleware behind a stand-in for loadAuth

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -368,7 +369,7 @@ func TestRealtimeCapIdleAndPing(t *testing.T) {
 		t.Fatal("no keep-alive ping")
 	}
 	// The idle clients left: there is room again.
-	waitFor(t, func() bool { return len(e.app.Realtime().Broker().Clients()) == 0 })
+	coretest.Eventually(t, rtWait, "the broker to drop its clients", func() bool { return len(e.app.Realtime().Broker().Clients()) == 0 })
 	e.connect(t)
 }
 
@@ -384,7 +385,7 @@ func TestRealtimeNoLeak(t *testing.T) {
 	warm.record(t, "posts/*", "create")
 	warm.close()
 	e.client.CloseIdleConnections()
-	waitFor(t, func() bool { return len(e.app.Realtime().Broker().Clients()) == 0 })
+	coretest.Eventually(t, rtWait, "the broker to drop its clients", func() bool { return len(e.app.Realtime().Broker().Clients()) == 0 })
 	base := runtime.NumGoroutine()
 
 	const n = 100
@@ -404,18 +405,6 @@ func TestRealtimeNoLeak(t *testing.T) {
 		c.close()
 	}
 	e.client.CloseIdleConnections()
-	waitFor(t, func() bool { return len(e.app.Realtime().Broker().Clients()) == 0 })
-	waitFor(t, func() bool { return runtime.NumGoroutine() <= base+2 })
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(rtWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s (goroutines: %d)", rtWait, runtime.NumGoroutine())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	coretest.Eventually(t, rtWait, "the broker to drop its clients", func() bool { return len(e.app.Realtime().Broker().Clients()) == 0 })
+	coretest.Eventually(t, rtWait, fmt.Sprintf("the goroutines to fall back to %d+2", base), func() bool { return runtime.NumGoroutine() <= base+2 })
 }

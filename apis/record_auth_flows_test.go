@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
@@ -28,11 +29,7 @@ func TestAuthEmailFlows(t *testing.T) {
 	var userID string
 	e.run(t, []scenario{
 		{name: "sign up", method: "POST", path: "/api/collections/users/records", body: signUp, wantStatus: 200,
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]any
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				userID, _ = body["id"].(string)
-			}},
+			check: apitest.Grab("id", &userID)},
 		{name: "verification for an unknown email is a 204 too", method: "POST", path: "/api/collections/users/request-verification",
 			body: `{"email":"nobody@example.com"}`, wantStatus: 204},
 		{name: "verification without email", method: "POST", path: "/api/collections/users/request-verification", body: `{}`, wantStatus: 400},
@@ -73,11 +70,7 @@ func TestAuthEmailFlows(t *testing.T) {
 	// OTP sign-in.
 	var otpID string
 	otpMail := mail("ann@example.com", scenario{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`,
-		wantStatus: 200, check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-			var body map[string]string
-			json.Unmarshal(rec.Body.Bytes(), &body)
-			otpID = body["otpId"]
-		}})
+		wantStatus: 200, check: apitest.Grab("otpId", &otpID)})
 	code := otpInMail.FindString(otpMail)
 	if code == "" {
 		t.Fatalf("no 8-digit code in the OTP mail: %s", otpMail)
@@ -87,11 +80,7 @@ func TestAuthEmailFlows(t *testing.T) {
 		{name: "wrong otp", method: "POST", path: "/api/collections/users/auth-with-otp", body: `{"otpId":"` + otpID + `","password":"00000000"}`, wantStatus: 400},
 		{name: "otp sign in", method: "POST", path: "/api/collections/users/auth-with-otp", body: `{"otpId":"` + otpID + `","password":"` + code + `"}`,
 			wantStatus: 200, wantContent: []string{`"id":"` + userID + `"`},
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]any
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				userToken, _ = body["token"].(string)
-			}},
+			check: apitest.Grab("token", &userToken)},
 		{name: "otp spent", method: "POST", path: "/api/collections/users/auth-with-otp", body: `{"otpId":"` + otpID + `","password":"` + code + `"}`, wantStatus: 400},
 	})
 
@@ -137,11 +126,7 @@ func TestMFA(t *testing.T) {
 	})
 	m := coretest.AwaitMail(t, app, "ann@example.com", func() {
 		e.run(t, []scenario{{name: "request otp", method: "POST", path: "/api/collections/users/request-otp", body: `{"email":"ann@example.com"}`, wantStatus: 200,
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]string
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				otpID = body["otpId"]
-			}}})
+			check: apitest.Grab("otpId", &otpID)}})
 	})
 	code := otpInMail.FindString(m.HTML)
 	e.run(t, []scenario{
@@ -167,7 +152,7 @@ func TestBruteForceGuard(t *testing.T) {
 		switch rec.Code {
 		case 429:
 			limited++
-			assertErrorShape(t, rec)
+			apitest.AssertErrorShape(t, rec)
 		case 400:
 		default:
 			t.Fatalf("attempt %d: %d %s", i, rec.Code, rec.Body.String())
@@ -203,10 +188,7 @@ func TestLoginAlert(t *testing.T) {
 		t.Fatalf("%d mails after sign-ins from one device, want none", box.Len())
 	}
 	signIn("phone")
-	deadline := time.Now().Add(5 * time.Second)
-	for box.Len() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	coretest.Poll(5*time.Second, func() bool { return box.Len() != 0 }) // the check below says what came
 	m, ok := box.LastTo("ann@example.com")
 	if !ok || !strings.Contains(m.HTML, "phone") {
 		t.Fatalf("no login alert naming the new device: %v %+v", ok, m)

@@ -2,31 +2,20 @@ package apis_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
 func mustCollection(t *testing.T, app *core.App, js string) *core.Collection {
 	t.Helper()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(js), &in); err != nil {
-		t.Fatal(err)
-	}
-	c, err := app.Collections().Create(context.Background(), &in)
-	if err != nil {
-		var ce *core.Error
-		errors.As(err, &ce)
-		t.Fatalf("%v %+v", err, ce.Fields)
-	}
-	return c
+	return coretest.CreateCollection(t, app, js)
 }
 
 func TestRecordsCRUD(t *testing.T) {
@@ -48,9 +37,7 @@ func TestRecordsCRUD(t *testing.T) {
 	var authorID, postID string
 	created := func(dst *string) func(t *testing.T, rec *httptest.ResponseRecorder) {
 		return func(t *testing.T, rec *httptest.ResponseRecorder) {
-			var body map[string]any
-			json.Unmarshal(rec.Body.Bytes(), &body)
-			*dst, _ = body["id"].(string)
+			*dst = apitest.Wrap(rec).Record(t).ID()
 			if len(*dst) != 15 {
 				t.Fatalf("id = %q", *dst)
 			}
@@ -182,11 +169,7 @@ func TestRecordRequestHooks(t *testing.T) {
 	e.run(t, []scenario{
 		{name: "create hook changes input and output", method: "POST", path: "/api/collections/posts/records", body: `{"title":"hi"}`,
 			wantStatus: 200, wantContent: []string{`"title":"HI!"`},
-			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var body map[string]any
-				json.Unmarshal(rec.Body.Bytes(), &body)
-				id, _ = body["id"].(string)
-			}},
+			check: apitest.Grab("id", &id)},
 		{name: "other collection untouched", method: "POST", path: "/api/collections/other/records", body: `{"title":"hi"}`,
 			wantStatus: 200, wantContent: []string{`"title":"hi"`}},
 		{name: "hidden record", method: "POST", path: "/api/collections/posts/records", body: `{"title":"x","hidden":true}`, wantStatus: 200},

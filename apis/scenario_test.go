@@ -1,16 +1,14 @@
 package apis_test
 
 import (
-	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
+	"github.com/hatchgrid/hatchgrid/core/coretest"
 )
 
 // scenario is one request against a fresh router and what must come back.
@@ -32,10 +30,18 @@ type scenario struct {
 	// notErrorShape skips the error-body check of a 4xx that is not an
 	// error in PocketBase's shape (the MFA 401).
 	notErrorShape bool
+	// golden names testdata/<golden>.golden, which the body must match
+	// once normalised (coretest.GoldenJSON).
+	golden string
+	// wantHooks, when set, are exactly the hooks the request fires, in
+	// order (coretest.HookRecorder's names).
+	wantHooks []string
 }
 
-// env is a bootstrapped app with a superuser and its token.
+// env is the kit's Env (apis/apitest) under the names these tests have
+// always used.
 type env struct {
+	*apitest.Env
 	app    *core.App
 	router http.Handler
 	token  string
@@ -44,22 +50,18 @@ type env struct {
 
 func newEnv(t testing.TB, app *core.App) *env {
 	t.Helper()
-	ctx := context.Background()
-	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := app.Auth().NewAuthToken(su)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{app: app, router: apis.NewRouter(app), token: token, su: su}
+	return wrapEnv(apitest.FromApp(t, app))
+}
+
+func wrapEnv(kit *apitest.Env) *env {
+	return &env{Env: kit, app: kit.App, router: kit.Router, token: kit.SuperuserToken, su: kit.Superuser}
 }
 
 func (e *env) run(t *testing.T, scenarios []scenario) {
 	t.Helper()
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
+			e.Hooks.Reset()
 			rec := e.do(s)
 			if rec.Code != s.wantStatus {
 				t.Fatalf("status = %d, want %d; body %s", rec.Code, s.wantStatus, rec.Body.String())
@@ -81,7 +83,13 @@ func (e *env) run(t *testing.T, scenarios []scenario) {
 				}
 			}
 			if rec.Code >= 400 && !s.notErrorShape && s.method != http.MethodHead && rec.Header().Get("Content-Type") == "application/json" {
-				assertErrorShape(t, rec)
+				apitest.AssertErrorShape(t, rec)
+			}
+			if s.golden != "" {
+				coretest.GoldenJSON(t, s.golden, rec.Body.Bytes())
+			}
+			if s.wantHooks != nil {
+				e.Hooks.Assert(t, s.wantHooks...)
 			}
 			if s.check != nil {
 				s.check(t, rec)
@@ -91,69 +99,14 @@ func (e *env) run(t *testing.T, scenarios []scenario) {
 }
 
 func (e *env) do(s scenario) *httptest.ResponseRecorder {
-	method := s.method
-	if method == "" {
-		method = http.MethodGet
+	token := s.token
+	if token == "superuser" {
+		token = e.token
 	}
-	var body io.Reader
-	if s.body != "" {
-		body = strings.NewReader(s.body)
-	}
-	req := httptest.NewRequest(method, s.path, body)
-	if s.body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range s.headers {
-		req.Header.Set(k, v)
-	}
-	switch s.token {
-	case "":
-	case "superuser":
-		req.Header.Set("Authorization", e.token)
-	default:
-		req.Header.Set("Authorization", s.token)
-	}
-	rec := httptest.NewRecorder()
-	e.router.ServeHTTP(rec, req)
-	return rec
-}
-
-// assertErrorShape checks PocketBase's error body: exactly status, message
-// and an object data.
-func assertErrorShape(t *testing.T, rec *httptest.ResponseRecorder) {
-	t.Helper()
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-		t.Fatalf("error body is not JSON: %s", rec.Body.String())
-	}
-	if len(body) != 3 {
-		t.Errorf("error body keys = %v, want data, message, status", keys(body))
-	}
-	var status int
-	if err := json.Unmarshal(body["status"], &status); err != nil || status != rec.Code {
-		t.Errorf("body status %s != %d", body["status"], rec.Code)
-	}
-	var msg string
-	if err := json.Unmarshal(body["message"], &msg); err != nil || msg == "" {
-		t.Errorf("body message %s", body["message"])
-	}
-	var data map[string]any
-	if err := json.Unmarshal(body["data"], &data); err != nil || data == nil {
-		t.Errorf("body data %s is not an object", body["data"])
-	}
-}
-
-func keys(m map[string]json.RawMessage) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	return e.Do(apitest.Request{Method: s.method, Path: s.path, Body: s.body, Headers: s.headers, Token: token}).ResponseRecorder
 }
 
 func mustJSON(t testing.TB, js string, dst any) {
 	t.Helper()
-	if err := json.Unmarshal([]byte(js), dst); err != nil {
-		t.Fatal(err)
-	}
+	apitest.Decode(t, js, dst)
 }

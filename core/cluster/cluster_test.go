@@ -34,17 +34,6 @@ func startBus(t *testing.T, b *cluster.Bus) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // Notify returns once every peer's handler has run and Request with their
 // replies; a peer that never answers is reported; an instance never gets
 // its own messages; Publish reaches the others in order.
@@ -132,7 +121,7 @@ func TestBusResubscribesAfterAnOutage(t *testing.T) {
 	}
 
 	srv.Stop()
-	waitFor(t, "the bus to notice the outage", func() bool { return !b.Connected() && !a.Connected() })
+	coretest.Eventually(t, 10*time.Second, "the bus to notice the outage", func() bool { return !b.Connected() && !a.Connected() })
 	start := time.Now()
 	if err := a.Notify(context.Background(), "events", []byte(`0`), nil, time.Second); !errors.Is(err, cluster.ErrNotConnected) {
 		t.Fatalf("Notify during the outage = %v", err)
@@ -143,7 +132,7 @@ func TestBusResubscribesAfterAnOutage(t *testing.T) {
 	}
 
 	srv.Start()
-	waitFor(t, "resubscription", func() bool { return a.Connected() && b.Connected() && subscribed.Load() == 2 })
+	coretest.Eventually(t, 10*time.Second, "resubscription", func() bool { return a.Connected() && b.Connected() && subscribed.Load() == 2 })
 	a.Publish("events", []byte(`"after"`))
 	select {
 	case s := <-got:

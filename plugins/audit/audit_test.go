@@ -10,35 +10,30 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/audit"
 )
 
+// env is the API kit's Env over an App with the plugin.
 type env struct {
+	*apitest.Env
 	app    *core.App
 	router http.Handler
 	token  string // a superuser's
 }
 
-func newEnv(t *testing.T, p *audit.Plugin) *env {
+func newEnv(t *testing.T, p *audit.Plugin, opts ...coretest.Option) *env {
 	t.Helper()
-	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(p)))
-	_, token := coretest.Superuser(t, app)
-	return &env{app: app, router: apis.NewRouter(app), token: token}
+	kit := apitest.New(t, append(opts, coretest.WithAppOptions(core.WithPlugins(p)))...)
+	return &env{Env: kit, app: kit.App, router: kit.Router, token: kit.SuperuserToken}
 }
 
 func (e *env) do(t *testing.T, method, path, body, token string) (int, string) {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	rec := httptest.NewRecorder()
-	e.router.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.String()
+	res := e.Do(apitest.Request{Method: method, Path: path, Body: body, Token: token})
+	return res.Code, res.String()
 }
 
 func (e *env) must(t *testing.T, method, path, body string) string {
@@ -50,20 +45,10 @@ func (e *env) must(t *testing.T, method, path, body string) string {
 	return out
 }
 
-type page struct {
-	Page       int           `json:"page"`
-	PerPage    int           `json:"perPage"`
-	TotalItems int           `json:"totalItems"`
-	TotalPages int           `json:"totalPages"`
-	Items      []audit.Entry `json:"items"`
-}
-
-func (e *env) list(t *testing.T, query string) page {
+func (e *env) list(t *testing.T, query string) apitest.List[audit.Entry] {
 	t.Helper()
-	var p page
-	if err := json.Unmarshal([]byte(e.must(t, http.MethodGet, "/api/hg/audit?"+query, "")), &p); err != nil {
-		t.Fatal(err)
-	}
+	var p apitest.List[audit.Entry]
+	e.AsSuperuser().Must(t, http.MethodGet, "/api/hg/audit?"+query, "", 200).JSON(t, &p)
 	return p
 }
 
@@ -322,14 +307,12 @@ func TestAccessAndBadParams(t *testing.T) {
 	}
 
 	for _, q := range []string{"page=abc", "perPage=x", "skipTotal=maybe"} {
-		code, body := e.do(t, http.MethodGet, "/api/hg/audit?"+q, "", e.token)
-		var apiErr struct {
-			Status  int            `json:"status"`
-			Message string         `json:"message"`
-			Data    map[string]any `json:"data"`
+		res := e.AsSuperuser().Do(http.MethodGet, "/api/hg/audit?"+q, "")
+		if res.Code != 400 {
+			t.Fatalf("%s: %d %s", q, res.Code, res.String())
 		}
-		if code != 400 || json.Unmarshal([]byte(body), &apiErr) != nil || apiErr.Status != 400 || apiErr.Message == "" || apiErr.Data == nil {
-			t.Fatalf("%s: %d %s", q, code, body)
+		if apiErr := res.Error(t); apiErr.Status != 400 || apiErr.Message == "" || apiErr.Data == nil {
+			t.Fatalf("%s: %d %s", q, res.Code, res.String())
 		}
 	}
 	if got := e.list(t, "skipTotal=true"); got.TotalItems != -1 || got.TotalPages != -1 || len(got.Items) == 0 {
@@ -340,13 +323,9 @@ func TestAccessAndBadParams(t *testing.T) {
 func TestConfigChoosesCollectionsAndTrustedProxyGivesIP(t *testing.T) {
 	t.Parallel()
 	p := &audit.Plugin{}
-	app := coretest.NewApp(t,
-		coretest.WithConfig(func(c *core.Config) {
-			c.Plugins = map[string]map[string]any{"audit": {"collections": "posts"}} // as HG_PLUGINS_AUDIT_COLLECTIONS gives it
-		}),
-		coretest.WithAppOptions(core.WithPlugins(p)))
-	_, token := coretest.Superuser(t, app)
-	e := &env{app: app, router: apis.NewRouter(app), token: token}
+	e := newEnv(t, p, coretest.WithConfig(func(c *core.Config) {
+		c.Plugins = map[string]map[string]any{"audit": {"collections": "posts"}} // as HG_PLUGINS_AUDIT_COLLECTIONS gives it
+	}))
 	e.createPosts(t)
 	e.must(t, http.MethodPatch, "/api/settings", `{"trustedProxy":{"headers":["X-Forwarded-For"]}}`)
 

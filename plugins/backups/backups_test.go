@@ -16,16 +16,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/backups"
 )
 
+// env is the API kit's Env over an App with the plugin, plus a
+// superuser's file token.
 type env struct {
+	*apitest.Env
 	app       *core.App
 	plugin    *backups.Plugin
-	router    http.Handler
 	token     string // a superuser's auth token
 	fileToken string // a superuser's file token
 }
@@ -33,37 +35,28 @@ type env struct {
 func newEnv(t *testing.T, p *backups.Plugin, opts ...coretest.Option) *env {
 	t.Helper()
 	opts = append(opts, coretest.WithAppOptions(core.WithPlugins(p)))
-	app := coretest.NewApp(t, opts...)
-	ctx := context.Background()
-	su, token := coretest.Superuser(t, app)
-	fileToken, err := app.Auth().NewToken(su, core.TokenTypeFile, 0, nil)
+	kit := apitest.New(t, opts...)
+	e := &env{Env: kit, app: kit.App, plugin: p, token: kit.SuperuserToken, fileToken: fileToken(t, kit.App, kit.Superuser)}
+	if _, err := kit.App.Collections().Find("posts"); err != nil && coretest.Dialect() == "sqlite" {
+		coretest.CreateCollection(t, kit.App, `{"name":"posts","createRule":"","listRule":"","fields":[{"name":"title","type":"text"}]}`)
+	}
+	return e
+}
+
+func fileToken(t *testing.T, app *core.App, su *core.Record) string {
+	t.Helper()
+	token, err := app.Auth().NewToken(su, core.TokenTypeFile, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{app: app, plugin: p, router: apis.NewRouter(app), token: token, fileToken: fileToken}
-	if _, err := app.Collections().Find("posts"); err != nil && coretest.Dialect() == "sqlite" {
-		var in core.CollectionInput
-		json.Unmarshal([]byte(`{"name":"posts","createRule":"","listRule":"","fields":[{"name":"title","type":"text"}]}`), &in)
-		if _, err := app.Collections().Create(ctx, &in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return e
+	return token
 }
 
 // renewTokens issues new tokens, by the app's clock.
 func (e *env) renewTokens(t *testing.T) {
 	t.Helper()
-	su, err := e.app.Superusers().Upsert(context.Background(), "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.fileToken, err = e.app.Auth().NewToken(su, core.TokenTypeFile, 0, nil); err != nil {
-		t.Fatal(err)
-	}
-	if e.token, err = e.app.Auth().NewAuthToken(su); err != nil {
-		t.Fatal(err)
-	}
+	su, token := coretest.Superuser(t, e.app)
+	e.token, e.fileToken = token, fileToken(t, e.app, su)
 }
 
 func (e *env) request(t *testing.T, req *http.Request, token string) (int, []byte) {
@@ -71,9 +64,8 @@ func (e *env) request(t *testing.T, req *http.Request, token string) (int, []byt
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
-	rec := httptest.NewRecorder()
-	e.router.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes()
+	res := e.Serve(req)
+	return res.Code, res.Body.Bytes()
 }
 
 func (e *env) do(t *testing.T, method, path, body, token string) (int, string) {
@@ -98,9 +90,7 @@ func (e *env) mustDo(t *testing.T, method, path, body string, want int) string {
 func (e *env) list(t *testing.T) []backups.Info {
 	t.Helper()
 	var items []backups.Info
-	if err := json.Unmarshal([]byte(e.mustDo(t, http.MethodGet, "/api/backups", "", 200)), &items); err != nil {
-		t.Fatal(err)
-	}
+	apitest.Decode(t, e.mustDo(t, http.MethodGet, "/api/backups", "", 200), &items)
 	return items
 }
 
@@ -115,9 +105,9 @@ func keys(items []backups.Info) []string {
 func (e *env) createPost(t *testing.T, title string) string {
 	t.Helper()
 	out := e.mustDo(t, http.MethodPost, "/api/collections/posts/records", `{"title":"`+title+`"}`, 200)
-	var rec struct{ ID string }
-	json.Unmarshal([]byte(out), &rec)
-	return rec.ID
+	rec := apitest.Record{}
+	apitest.Decode(t, out, &rec)
+	return rec.ID()
 }
 
 func (e *env) download(t *testing.T, key string) []byte {
@@ -467,12 +457,8 @@ func TestScheduleFollowsSettings(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for scheduled() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("cron spec = %q, want %q", scheduled(), want)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !coretest.Poll(5*time.Second, func() bool { return scheduled() == want }) {
+			t.Fatalf("cron spec = %q, want %q", scheduled(), want)
 		}
 	}
 	waitFor("")

@@ -109,17 +109,6 @@ func (c *client) do(method, path, body string, auth bool) (int, map[string]any) 
 	return res.StatusCode, out
 }
 
-// eventually polls cond every 50ms for up to 20s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // TestPluginAPI builds an App as a custom binary does (core.New with
 // core.WithPlugins, bootstrapped, workers and cron started as by serve)
 // and shows a plugin's route, veto hook, job and cron entry at work
@@ -131,15 +120,8 @@ func TestPluginAPI(t *testing.T) {
 		coretest.WithAppOptions(core.WithPlugins(plugin)),
 		coretest.WithJobWorkers(),
 		coretest.WithConfig(func(c *core.Config) { c.Jobs.PollInterval = 50 * time.Millisecond }))
-	ctx := context.Background()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"entries","listRule":"","viewRule":"","createRule":"",
-		"fields":[{"name":"text","type":"text"},{"name":"checked","type":"bool"}]}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Collections().Create(ctx, &in); err != nil {
-		t.Fatal(err)
-	}
+	coretest.CreateCollection(t, app, `{"name":"entries","listRule":"","viewRule":"","createRule":"",
+		"fields":[{"name":"text","type":"text"},{"name":"checked","type":"bool"}]}`)
 	_, token := coretest.Superuser(t, app)
 	srv := httptest.NewServer(apis.NewRouter(app))
 	t.Cleanup(srv.Close)
@@ -176,7 +158,7 @@ func TestPluginAPI(t *testing.T) {
 	if code != http.StatusOK || id == "" || body["text"] != "Hello there" || body["checked"] != false {
 		t.Fatalf("allowed create: %d %v", code, body)
 	}
-	eventually(t, "the job to mark the entry checked", func() bool {
+	coretest.Eventually(t, 20*time.Second, "the job to mark the entry checked", func() bool {
 		code, body := c.do(http.MethodGet, "/api/collections/entries/records/"+id, "", false)
 		return code == http.StatusOK && body["checked"] == true
 	})
@@ -188,5 +170,5 @@ func TestPluginAPI(t *testing.T) {
 		return n
 	}
 	first := beats()
-	eventually(t, "two heartbeats", func() bool { return beats() >= first+2 })
+	coretest.Eventually(t, 20*time.Second, "two heartbeats", func() bool { return beats() >= first+2 })
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/webhooks"
@@ -63,11 +63,13 @@ func (r *receiver) snapshot() (int, []map[string]any, []http.Header) {
 	return r.calls, append([]map[string]any(nil), r.got...), append([]http.Header(nil), r.headers...)
 }
 
+// env is the API kit's Env over an App with the plugin and a posts
+// collection anyone may write.
 type env struct {
-	app    *core.App
-	router http.Handler
-	token  string
-	posts  *core.Collection
+	*apitest.Env
+	app   *core.App
+	token string
+	posts *core.Collection
 }
 
 // allowLoopback lets webhooks call the test's receivers, on 127.0.0.1:
@@ -79,28 +81,15 @@ func allowLoopback() coretest.Option {
 func newEnv(t *testing.T, p *webhooks.Plugin, opts ...coretest.Option) *env {
 	t.Helper()
 	opts = append([]coretest.Option{allowLoopback(), coretest.WithAppOptions(core.WithPlugins(p))}, opts...)
-	app := coretest.NewApp(t, opts...)
-	ctx := context.Background()
-	var in core.CollectionInput
-	json.Unmarshal([]byte(`{"name":"posts","createRule":"","updateRule":"","viewRule":"","fields":[{"name":"title","type":"text"}]}`), &in)
-	posts, err := app.Collections().Create(ctx, &in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, token := coretest.Superuser(t, app)
-	return &env{app: app, router: apis.NewRouter(app), token: token, posts: posts}
+	kit := apitest.New(t, opts...)
+	posts := coretest.CreateCollection(t, kit.App, `{"name":"posts","createRule":"","updateRule":"","viewRule":"","fields":[{"name":"title","type":"text"}]}`)
+	return &env{Env: kit, app: kit.App, token: kit.SuperuserToken, posts: posts}
 }
 
 func (e *env) do(t *testing.T, method, path, body, token string) (int, string) {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	rec := httptest.NewRecorder()
-	e.router.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.String()
+	res := e.Do(apitest.Request{Method: method, Path: path, Body: body, Token: token})
+	return res.Code, res.String()
 }
 
 func (e *env) createWebhook(t *testing.T, url string) string {
@@ -114,7 +103,7 @@ func (e *env) createWebhook(t *testing.T, url string) string {
 		t.Fatalf("create returned the secret: %s", body)
 	}
 	var w struct{ ID string }
-	json.Unmarshal([]byte(body), &w)
+	apitest.Decode(t, body, &w)
 	return w.ID
 }
 
@@ -135,8 +124,8 @@ func (e *env) deliveries(t *testing.T, id string) []deliveryRow {
 	if code != 200 {
 		t.Fatalf("deliveries: %d %s", code, body)
 	}
-	var out struct{ Items []deliveryRow }
-	json.Unmarshal([]byte(body), &out)
+	var out apitest.List[deliveryRow]
+	apitest.Decode(t, body, &out)
 	return out.Items
 }
 
@@ -150,27 +139,27 @@ func TestCreateIsDeliveredSigned(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("create record: %d %s", code, body)
 	}
-	var rec struct{ ID string }
-	json.Unmarshal([]byte(body), &rec)
+	rec := apitest.Record{}
+	apitest.Decode(t, body, &rec)
 
 	calls, got, headers := recv.snapshot()
 	if calls != 1 || len(got) != 1 {
 		t.Fatalf("receiver got %d calls, %d deliveries", calls, len(got))
 	}
 	r, _ := got[0]["record"].(map[string]any)
-	if got[0]["event"] != "create" || got[0]["collection"] != "posts" || r["id"] != rec.ID || r["title"] != "Hello" {
+	if got[0]["event"] != "create" || got[0]["collection"] != "posts" || r["id"] != rec.ID() || r["title"] != "Hello" {
 		t.Fatalf("body = %v", got[0])
 	}
 	if headers[0].Get(webhooks.HeaderEvent) != "create" || headers[0].Get(webhooks.HeaderDelivery) == "" {
 		t.Fatalf("headers = %v", headers[0])
 	}
 	rows := e.deliveries(t, id)
-	if len(rows) != 1 || rows[0].Status != webhooks.StatusDelivered || rows[0].ResponseCode != 204 || rows[0].Attempt != 1 || rows[0].RecordID != rec.ID {
+	if len(rows) != 1 || rows[0].Status != webhooks.StatusDelivered || rows[0].ResponseCode != 204 || rows[0].Attempt != 1 || rows[0].RecordID != rec.ID() {
 		t.Fatalf("deliveries = %+v", rows)
 	}
 
 	// Events not configured are not delivered.
-	if code, body := e.do(t, http.MethodDelete, "/api/collections/posts/records/"+rec.ID, "", e.token); code != 204 {
+	if code, body := e.do(t, http.MethodDelete, "/api/collections/posts/records/"+rec.ID(), "", e.token); code != 204 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
 	if calls, _, _ := recv.snapshot(); calls != 1 {
@@ -203,12 +192,10 @@ func TestFailingReceiverIsRetried(t *testing.T) {
 		t.Fatalf("create record: %d %s", code, body)
 	}
 	var rows []deliveryRow
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	coretest.Poll(30*time.Second, func() bool {
 		rows = e.deliveries(t, id)
-		if len(rows) == 4 {
-			break
-		}
-	}
+		return len(rows) == 4
+	})
 	if len(rows) != 4 {
 		t.Fatalf("deliveries = %+v", rows)
 	}
@@ -343,7 +330,7 @@ func TestWebhookChangesReachTheCluster(t *testing.T) {
 	prefix := "hgtest_" + strings.ReplaceAll(t.Name(), "/", "_")
 	a := newEnv(t, &webhooks.Plugin{}, coretest.WithConfig(func(c *core.Config) { c.Redis.URL, c.Redis.Prefix = redisURL, prefix }))
 	b := coretest.NewApp(t, coretest.InCluster(a.app), coretest.WithAppOptions(core.WithPlugins(&webhooks.Plugin{})), allowLoopback())
-	onB := &env{app: b, router: apis.NewRouter(b), token: a.token, posts: a.posts}
+	onB := &env{Env: apitest.WithoutSuperuser(b), app: b, token: a.token, posts: a.posts}
 	create := func(want int) {
 		t.Helper()
 		if code, body := onB.do(t, http.MethodPost, "/api/collections/posts/records", `{"title":"x"}`, ""); code != 200 {

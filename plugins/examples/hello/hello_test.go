@@ -1,25 +1,22 @@
 package hello_test
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/examples/hello"
 )
 
-// env is an App with the plugin, its router, a superuser's and a user's
-// tokens.
+// env is the API kit's Env over an App with the plugin, with a
+// superuser's and a user's tokens.
 type env struct {
+	*apitest.Env
 	app        *core.App
-	router     http.Handler
 	superuser  string
 	user       string
 	userRecord *core.Record
@@ -27,50 +24,20 @@ type env struct {
 
 func newEnv(t *testing.T, p *hello.Plugin, opts ...coretest.Option) *env {
 	t.Helper()
-	app := coretest.NewApp(t, append(opts, coretest.WithAppOptions(core.WithPlugins(p)))...)
-	ctx := context.Background()
-	var in core.CollectionInput
-	if err := json.Unmarshal([]byte(`{"name":"users","type":"auth"}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	users, err := app.Collections().Create(ctx, &in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ann, err := app.Records().Create(ctx, users, map[string]any{"email": "ann@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, &core.RequestInfo{IsSuperuser: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	su, err := app.Superusers().Upsert(ctx, "admin@example.com", "Secret12345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{app: app, router: apis.NewRouter(app), userRecord: ann}
-	if e.superuser, err = app.Auth().NewAuthToken(su); err != nil {
-		t.Fatal(err)
-	}
-	if e.user, err = app.Auth().NewAuthToken(ann); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	kit := apitest.New(t, append(opts, coretest.WithAppOptions(core.WithPlugins(p)))...)
+	coretest.CreateCollection(t, kit.App, `{"name":"users","type":"auth"}`)
+	ann := coretest.CreateUser(t, kit.App, "users", "ann@example.com")
+	return &env{Env: kit, app: kit.App, superuser: kit.SuperuserToken, user: kit.AsUser(t, ann).Token(), userRecord: ann}
 }
 
 // do sends one request through the App's HTTP handler and decodes the
 // JSON answer.
 func (e *env) do(t *testing.T, method, path, body, token string) (int, map[string]any) {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	rec := httptest.NewRecorder()
-	e.router.ServeHTTP(rec, req)
+	res := e.Do(apitest.Request{Method: method, Path: path, Body: body, Token: token})
 	var out map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		t.Fatalf("%s %s: %d, not JSON: %q", method, path, rec.Code, rec.Body.String())
-	}
-	return rec.Code, out
+	res.JSON(t, &out)
+	return res.Code, out
 }
 
 // greetings lists the greetings through the API, as token.
@@ -169,11 +136,12 @@ func TestCronEntry(t *testing.T) {
 		t.Fatalf("POST: %d %v", code, body)
 	}
 	seen := map[string]bool{}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !(seen["queued"] && seen["cron"]); time.Sleep(100 * time.Millisecond) {
+	coretest.Poll(20*time.Second, func() bool {
 		for _, it := range e.greetings(t, e.user) {
 			seen[it["to"].(string)] = true
 		}
-	}
+		return seen["queued"] && seen["cron"]
+	})
 	if !seen["queued"] || !seen["cron"] {
 		t.Fatalf("greetings seen: %v, want queued and cron", seen)
 	}
@@ -198,7 +166,7 @@ func TestSecondInstance(t *testing.T) {
 		t.Fatalf("POST on A: %d %v", code, body)
 	}
 	b := coretest.NewApp(t, coretest.InCluster(a.app), coretest.WithAppOptions(core.WithPlugins(&hello.Plugin{})))
-	onB := &env{app: b, router: apis.NewRouter(b)}
+	onB := &env{Env: apitest.WithoutSuperuser(b), app: b}
 	items := onB.greetings(t, a.user)
 	if len(items) != 1 || items[0]["message"] != "Hello, Ann!" {
 		t.Fatalf("greetings on B = %v", items)

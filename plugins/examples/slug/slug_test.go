@@ -1,14 +1,10 @@
 package slug_test
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
-	"github.com/hatchgrid/hatchgrid/apis"
+	"github.com/hatchgrid/hatchgrid/apis/apitest"
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
 	"github.com/hatchgrid/hatchgrid/plugins/examples/slug"
@@ -30,21 +26,11 @@ func TestMake(t *testing.T) {
 
 func TestPluginThroughTheAPI(t *testing.T) {
 	t.Parallel()
-	app := coretest.NewApp(t, coretest.WithAppOptions(core.WithPlugins(&slug.Plugin{Collections: []string{"posts"}, Source: "title", Field: "slug"})))
-	var in core.CollectionInput
-	json.Unmarshal([]byte(`{"name":"posts","createRule":"","updateRule":"","viewRule":"","fields":[{"name":"title","type":"text"},{"name":"slug","type":"text"}]}`), &in)
-	if _, err := app.Collections().Create(context.Background(), &in); err != nil {
-		t.Fatal(err)
-	}
-	router := apis.NewRouter(app)
-	do := func(method, path, body string) (int, map[string]any) {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		router.ServeHTTP(rec, req)
-		var out map[string]any
-		json.Unmarshal(rec.Body.Bytes(), &out)
-		return rec.Code, out
+	e := apitest.New(t, coretest.WithAppOptions(core.WithPlugins(&slug.Plugin{Collections: []string{"posts"}, Source: "title", Field: "slug"})))
+	coretest.CreateCollection(t, e.App, `{"name":"posts","createRule":"","updateRule":"","viewRule":"","fields":[{"name":"title","type":"text"},{"name":"slug","type":"text"}]}`)
+	do := func(method, path, body string) (int, apitest.Record) {
+		res := e.AsGuest().Do(method, path, body)
+		return res.Code, res.Record(t)
 	}
 
 	code, first := do(http.MethodPost, "/api/collections/posts/records", `{"title":"Hello World"}`)
