@@ -70,6 +70,9 @@ type App struct {
 	superuserOnly       []string       // added by plugins (AddSuperuserOnlyResource)
 	sealedColumns       []sealedColumn // added by plugins (AddSealedColumn)
 
+	fieldKinds   fieldKinds  // the field types collections may use
+	pendingKinds []FieldKind // WithFieldKinds', added once the logger is set
+
 	pluginsRegistered bool
 	bootstrapped      bool
 	shutdownOnce      sync.Once
@@ -100,6 +103,7 @@ func New(cfg *Config, opts ...Option) *App {
 		cfg:        cfg,
 		clock:      time.Now,
 		migrations: migrations.All(),
+		fieldKinds: newFieldKinds(),
 	}
 	a.jobs = &JobService{app: a}
 	a.cron = &CronService{app: a}
@@ -111,6 +115,12 @@ func New(cfg *Config, opts ...Option) *App {
 	if a.logger == nil {
 		a.logger = NewLogger(os.Stderr, cfg.Log)
 	}
+	for _, k := range a.pendingKinds {
+		if err := a.fieldKinds.add(k); err != nil {
+			a.logger.Error("field kind not registered", "error", err)
+		}
+	}
+	a.pendingKinds = nil
 	a.collections = newCollectionService(a)
 	a.requestLogs = newLogService(a)
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))
