@@ -318,7 +318,12 @@ func (s *CollectionService) lockedLoad(ctx context.Context, id string) (*Collect
 	if row.ID == "" {
 		return nil, &Error{Code: CodeNotFound, Message: "The requested resource wasn't found."}
 	}
-	return row.toCollection()
+	c, err := row.toCollection()
+	if err != nil {
+		return nil, err
+	}
+	s.app.bindFields(c.Fields)
+	return c, nil
 }
 
 // Delete drops the collection's table and definition. A collection that

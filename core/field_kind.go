@@ -94,7 +94,7 @@ func (FieldKindBase) Traits() FieldTraits { return FieldTraits{} }
 // MarshalOptions adds no keys.
 func (FieldKindBase) MarshalOptions(*Field, map[string]any) {}
 
-// UnmarshalOptions decodes the options PocketBase's names.
+// UnmarshalOptions decodes the options by PocketBase's names.
 func (FieldKindBase) UnmarshalOptions(b []byte, o *FieldOptions) error { return json.Unmarshal(b, o) }
 
 // PrepareOptions sets no defaults.
