@@ -194,3 +194,38 @@ func nodeText(fset *token.FileSet, path string, n ast.Node) string {
 	}
 	return strings.TrimSpace(text)
 }
+
+// TestFieldTypeUsesFinds checks the analyser itself on each form it must
+// catch, and on forms it must leave alone.
+func TestFieldTypeUsesFinds(t *testing.T) {
+	t.Parallel()
+	src := `package p
+func f() {
+	_ = f.Type == FieldText
+	_ = core.FieldJSON != x.Type
+	_ = x.Type == "relation"
+	switch f.Type {
+	case FieldBool, FieldNumber:
+	case "file":
+	}
+	_ = map[string]int{FieldDate: 1}
+	_ = f.Name == "text" // not a type
+	_ = f.Type == g.Type // two fields, no type named
+	_ = Field{Type: FieldText}
+}`
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{"FieldText": "text", "FieldJSON": "json", "FieldBool": "bool", "FieldNumber": "number",
+		"FieldDate": "date", "FieldRelation": "relation", "FieldFile": "file"}
+	var lines []int
+	for _, n := range fieldTypeUses(file, consts) {
+		lines = append(lines, fset.Position(n.Pos()).Line)
+	}
+	sort.Ints(lines)
+	if fmt.Sprint(lines) != "[3 4 5 7 8 10]" {
+		t.Fatalf("found on lines %v, want [3 4 5 7 8 10]", lines)
+	}
+}
