@@ -202,7 +202,7 @@ func deepCopy(v any) any {
 func (h recordHandlers) bodyLimit(col *core.Collection) int64 {
 	limit := int64(h.app.Config().Server.BodyLimit)
 	for _, f := range col.Fields {
-		if f.Type == core.FieldFile {
+		if f.HoldsFiles() {
 			limit += core.FileMaxSize(f) * int64(max(f.Options.MaxSelect, 1))
 		}
 	}

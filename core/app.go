@@ -75,6 +75,9 @@ type App struct {
 	superuserOnly       []string       // added by plugins (AddSuperuserOnlyResource)
 	sealedColumns       []sealedColumn // added by plugins (AddSealedColumn)
 
+	fieldKinds   fieldKinds  // the field types collections may use
+	pendingKinds []FieldKind // WithFieldKinds', added once the logger is set
+
 	pluginsRegistered bool
 	bootstrapped      bool
 	shutdownOnce      sync.Once
@@ -126,6 +129,13 @@ func New(cfg *Config, opts ...Option) *App {
 		a.logger = NewLogger(os.Stderr, cfg.Log)
 	}
 	a.dummyHash = newDummyHash(a.passwordCost)
+	a.fieldKinds = newFieldKinds(a.passwordCost)
+	for _, k := range a.pendingKinds {
+		if err := a.fieldKinds.add(k); err != nil {
+			a.logger.Error("field kind not registered", "error", err)
+		}
+	}
+	a.pendingKinds = nil
 	a.collections = newCollectionService(a)
 	a.requestLogs = newLogService(a)
 	a.rateLimiter = ratelimit.NewMemory(ratelimit.WithClock(a.clock))

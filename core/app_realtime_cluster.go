@@ -72,7 +72,7 @@ func recordFromSnapshot(c *Collection, snapshot json.RawMessage) (*Record, error
 	for _, f := range c.Fields {
 		var v any
 		if js, ok := raw[f.Name]; ok && string(js) != "null" {
-			if f.Type == FieldJSON {
+			if f.Kind().Traits().Document { // kept as the document it is
 				v = json.RawMessage(js)
 			} else if err := json.Unmarshal(js, &v); err != nil {
 				return nil, fmt.Errorf("field %s: %w", f.Name, err)

@@ -128,6 +128,7 @@ func (s *CollectionService) Reload(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		s.app.bindFields(c.Fields)
 		byID[c.ID] = c
 		byName[strings.ToLower(c.Name)] = c
 	}
@@ -317,7 +318,12 @@ func (s *CollectionService) lockedLoad(ctx context.Context, id string) (*Collect
 	if row.ID == "" {
 		return nil, &Error{Code: CodeNotFound, Message: "The requested resource wasn't found."}
 	}
-	return row.toCollection()
+	c, err := row.toCollection()
+	if err != nil {
+		return nil, err
+	}
+	s.app.bindFields(c.Fields)
+	return c, nil
 }
 
 // Delete drops the collection's table and definition. A collection that
@@ -335,7 +341,7 @@ func (s *CollectionService) Delete(ctx context.Context, idOrName string) error {
 			continue
 		}
 		for _, f := range other.Fields {
-			if f.Type == FieldRelation && f.Options.CollectionID == c.ID {
+			if f.RelatesTo(c.ID) {
 				return Errorf(CodeInvalid, "Cannot delete collection %q: the relation field %q of %q refers to it.", c.Name, f.Name, other.Name)
 			}
 		}

@@ -93,6 +93,7 @@ func (s *CollectionService) normalizeFields(c, old *Collection) {
 	if old != nil {
 		oldFields = old.Fields
 	}
+	s.app.bindFields(c.Fields)
 	for _, f := range c.Fields {
 		if f == nil {
 			continue
@@ -108,17 +109,7 @@ func (s *CollectionService) normalizeFields(c, old *Collection) {
 				f.ID = uniqueFieldID(c.Fields, DefaultFieldID(f.Type, f.Name))
 			}
 		}
-		switch f.Type {
-		case FieldSelect, FieldFile, FieldRelation:
-			if f.Options.MaxSelect <= 0 {
-				f.Options.MaxSelect = 1
-			}
-		}
-		if f.Type == FieldRelation {
-			if target, err := s.Find(f.Options.CollectionID); err == nil {
-				f.Options.CollectionID = target.ID
-			}
-		}
+		f.Kind().PrepareOptions(s.app, f)
 	}
 	c.Fields = slices.DeleteFunc(c.Fields, func(f *Field) bool { return f == nil })
 
@@ -167,11 +158,11 @@ func (s *CollectionService) validateFields(c, old *Collection, fail func(key, co
 			fail(key+".name", "validation_duplicated_name", "Field names must be unique (case insensitive).")
 		}
 		seen[lower] = true
-		if _, ok := fieldKeys[f.Type]; !ok {
+		if _, ok := s.app.FieldKind(f.Type); !ok {
 			fail(key+".type", "validation_in_invalid", "Must be a valid field type.")
 			continue
 		}
-		if f.Type == FieldText && f.Options.PrimaryKey {
+		if f.IsPrimaryKey() {
 			primary++
 			if f.Name != "id" {
 				fail(key+".name", "validation_invalid_primary_key", "The primary key field must be named id.")
@@ -194,21 +185,12 @@ func (s *CollectionService) validateFields(c, old *Collection, fail func(key, co
 	}
 }
 
+// validateFieldOptions asks f's kind, then checks what every field's
+// options share. The kind goes first: the first error of a key is the one
+// reported, and a negative max is reported as such before min > max.
 func validateFieldOptions(s *CollectionService, c *Collection, f *Field, key string, fail func(key, code, msg string)) {
+	f.Kind().ValidateOptions(s.app, c, f, key, fail)
 	o := f.Options
-	negative := func(name string, v float64) {
-		if v < 0 {
-			fail(key+"."+name, "validation_min_greater_equal_than_required", "Must be no less than 0.")
-		}
-	}
-	if f.Type == FieldText || f.Type == FieldPassword {
-		if o.Min != nil {
-			negative("min", *o.Min)
-		}
-		if o.Max != nil {
-			negative("max", *o.Max)
-		}
-	}
 	if o.Min != nil && o.Max != nil && *o.Max != 0 && *o.Min > *o.Max {
 		fail(key+".max", "validation_min_greater_max", "Must be greater than or equal to min.")
 	}
@@ -219,45 +201,6 @@ func validateFieldOptions(s *CollectionService, c *Collection, f *Field, key str
 	}
 	if o.MaxSize < 0 {
 		fail(key+".maxSize", "validation_min_greater_equal_than_required", "Must be no less than 0.")
-	}
-	switch f.Type {
-	case FieldSelect:
-		if len(o.Values) == 0 {
-			fail(key+".values", "validation_required", "Cannot be blank.")
-		}
-		seen := map[string]bool{}
-		for _, v := range o.Values {
-			if seen[v] {
-				fail(key+".values", "validation_duplicated_values", "Values must be unique.")
-			}
-			seen[v] = true
-		}
-		if o.MaxSelect > len(o.Values) && len(o.Values) > 0 {
-			fail(key+".maxSelect", "validation_max_less_equal_than_required", fmt.Sprintf("Must be no greater than %d.", len(o.Values)))
-		}
-	case FieldRelation:
-		target, err := s.Find(o.CollectionID)
-		switch {
-		case o.CollectionID == "":
-			fail(key+".collectionId", "validation_required", "Cannot be blank.")
-		case err != nil && o.CollectionID != c.ID:
-			fail(key+".collectionId", "validation_missing_collection", "The related collection doesn't exist.")
-		case target != nil && target.IsView() && o.CascadeDelete:
-			fail(key+".cascadeDelete", "validation_view_cascade", "Cascade delete is not allowed for view relations.")
-		}
-		if o.MinSelect < 0 || o.MinSelect > o.MaxSelect {
-			fail(key+".minSelect", "validation_invalid_min_select", "Must be between 0 and maxSelect.")
-		}
-	case FieldFile:
-		for _, t := range o.Thumbs {
-			if !thumbPattern.MatchString(t) {
-				fail(key+".thumbs", "validation_invalid_thumb", "Thumb sizes look like 100x100, 0x100, 100x0 or 100x100t/b/f.")
-			}
-		}
-	case FieldAutodate:
-		if !o.OnCreate && !o.OnUpdate {
-			fail(key+".onCreate", "validation_autodate_never", "At least one of onCreate and onUpdate must be set.")
-		}
 	}
 }
 

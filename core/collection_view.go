@@ -76,12 +76,14 @@ func (s *CollectionService) createView(ctx context.Context, c *Collection) error
 			})
 		}
 		seen[lower] = true
-		f := &Field{Name: name, Type: viewFieldType(ct.DatabaseTypeName())}
+		kind := s.app.viewFieldKind(ct.DatabaseTypeName())
+		f := &Field{Name: name, Type: kind.Type(), kind: kind}
 		if prev := c.Field(name); prev != nil && prev.Type == f.Type {
 			f.ID = prev.ID // keep ids stable across query changes
 		}
 		if lower == "id" {
 			f = &Field{Name: name, Type: FieldText, System: true, Required: true, Options: FieldOptions{PrimaryKey: true}}
+			s.app.bindFields([]*Field{f})
 		}
 		if f.ID == "" {
 			f.ID = DefaultFieldID(f.Type, f.Name)
@@ -150,22 +152,6 @@ func (s *CollectionService) recheckViews(ctx context.Context, changed *Collectio
 		}
 	}
 	return nil
-}
-
-// viewFieldType maps a database column type to the field type a view
-// column gets.
-func viewFieldType(dbType string) string {
-	t := strings.ToUpper(dbType)
-	switch {
-	case strings.Contains(t, "BOOL"):
-		return FieldBool
-	case strings.Contains(t, "JSON"):
-		return FieldJSON
-	case strings.Contains(t, "INT") || strings.Contains(t, "REAL") || strings.Contains(t, "FLOA") ||
-		strings.Contains(t, "DOUB") || strings.Contains(t, "NUMERIC") || strings.Contains(t, "DECIMAL"):
-		return FieldNumber
-	}
-	return FieldText
 }
 
 // viewsUsing returns the views whose query names the table.

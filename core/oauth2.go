@@ -380,7 +380,7 @@ func (s *AuthService) createOAuth2Record(ctx context.Context, c *Collection, use
 	m := c.Auth.OAuth2.MappedFields
 	for field, v := range map[string]string{m.ID: user.ID, m.Name: user.Name, m.Username: user.Username, m.AvatarURL: user.AvatarURL} {
 		f := c.Field(field)
-		if field == "" || v == "" || f == nil || f.Type == FieldFile {
+		if field == "" || v == "" || f == nil || f.HoldsFiles() {
 			continue // TODO: download avatars into file fields.
 		}
 		if _, set := body[f.Name]; !set {

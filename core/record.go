@@ -88,13 +88,13 @@ func (r *Record) publicExport(optsFor func(*Record) ExportOptions) map[string]an
 	opts := optsFor(r)
 	out := make(map[string]any, len(r.data)+3)
 	for _, f := range r.collection.Fields {
-		if f.Type == FieldPassword || (r.collection.IsAuth() && f.Name == "tokenKey") {
+		if f.IsSecret() || (r.collection.IsAuth() && f.Name == "tokenKey") {
 			continue
 		}
 		if f.Hidden && !opts.ShowHidden {
 			continue
 		}
-		out[f.Name] = r.data[f.Name]
+		out[f.Name] = f.Kind().ExportValue(f, r.data[f.Name])
 	}
 	if r.collection.IsAuth() && !opts.ShowEmail && !toBool(r.data["emailVisibility"]) {
 		delete(out, "email") // omitted, not blanked, as in PocketBase

@@ -40,29 +40,9 @@ func (m KeyModifier) Key(field string) string {
 	return field
 }
 
-// fieldModifiers lists, per field type, the key modifiers it takes, as
-// PocketBase's fields do; a modifier on any other field is a 400.
-var fieldModifiers = map[string][]KeyModifier{
-	FieldNumber:   {ModifierAppend, ModifierRemove},
-	FieldSelect:   {ModifierPrepend, ModifierAppend, ModifierRemove},
-	FieldRelation: {ModifierPrepend, ModifierAppend, ModifierRemove},
-	FieldFile:     {ModifierPrepend, ModifierAppend, ModifierRemove},
-}
-
 // KeyModifiers returns every key modifier.
 func KeyModifiers() []KeyModifier {
 	return []KeyModifier{ModifierAppend, ModifierPrepend, ModifierRemove}
-}
-
-// FieldKeyModifiers returns the key modifiers a field of type fieldType
-// takes: none for most types.
-func FieldKeyModifiers(fieldType string) []KeyModifier {
-	return slices.Clone(fieldModifiers[fieldType])
-}
-
-// FieldTypes returns every field type, sorted.
-func FieldTypes() []string {
-	return slices.Sorted(maps.Keys(fieldKeys))
 }
 
 // splitModifier splits "field+", "+field" and "field-" into the field name
@@ -132,9 +112,9 @@ func resolveBody(rec *Record, body map[string]any, superuser bool) (out map[stri
 			continue
 		case f.Hidden && !superuser && !(rec.collection.IsAuth() && f.Name == "password"):
 			continue
-		case f.Type != FieldFile && holdsUpload(v):
+		case !f.HoldsFiles() && holdsUpload(v):
 			continue
-		case mod != "" && !slices.Contains(fieldModifiers[f.Type], mod):
+		case mod != "" && !slices.Contains(f.Kind().Modifiers(), mod):
 			if errs == nil {
 				errs = map[string]FieldError{}
 			}
@@ -156,29 +136,9 @@ func resolveBody(rec *Record, body map[string]any, superuser bool) (out map[stri
 
 // resolveValue is field f's value after applying v with modifier mod to
 // cur, normalized as the record will hold it (file fields keep uploads as
-// *filesystem.File next to stored names).
+// *filesystem.File next to stored names); the field's kind decides.
 func resolveValue(f *Field, cur any, mod KeyModifier, v any) any {
-	switch {
-	case f.Type == FieldFile:
-		return resolveFiles(f, cur, mod, v)
-	case mod == "":
-		switch f.Type {
-		case FieldPassword:
-			return toString(v) // hashed when applied
-		case FieldText:
-			if f.Name == "id" {
-				return toString(v) // its format is checked when applied
-			}
-		}
-		return normalize(f, v)
-	case f.Type == FieldNumber:
-		delta := toFloat(v)
-		if mod == ModifierRemove {
-			delta = -delta
-		}
-		return toFloat(cur) + delta
-	}
-	return normalize(f, uniqueStrings(editList(valuesOf(cur), mod, toStrings(v), func(a, b string) bool { return a == b })))
+	return f.Kind().Resolve(f, cur, mod, v)
 }
 
 // editList applies a list modifier: append, prepend, or remove every

@@ -59,7 +59,7 @@ func (s *RecordService) unlinkReferences(ctx context.Context, rec *Record, req *
 			continue
 		}
 		for _, f := range other.Fields {
-			if f.Type != FieldRelation || f.Options.CollectionID != rec.collection.ID {
+			if !f.RelatesTo(rec.collection.ID) {
 				continue
 			}
 			refs, err := s.referencing(ctx, other, f, rec.ID())

@@ -177,13 +177,13 @@ func (s *RecordService) expandStep(c *Collection, part string, req *RequestInfo)
 			return nil
 		}
 		via := target.Field(m[2])
-		if via == nil || via.Type != FieldRelation || via.Options.CollectionID != c.ID {
+		if via == nil || !via.RelatesTo(c.ID) {
 			return nil
 		}
 		n.target, n.via = target, via
 	} else {
 		f := c.Field(part)
-		if f == nil || f.Type != FieldRelation {
+		if f == nil || !f.IsRelation() {
 			return nil
 		}
 		target, err := s.app.collections.Find(f.Options.CollectionID)

@@ -108,7 +108,7 @@ type fileChanges struct {
 func (s *RecordService) applyFiles(rec *Record, body map[string]any) *fileChanges {
 	ch := &fileChanges{uploads: map[string][]*filesystem.File{}, invalid: map[string][]string{}}
 	for _, key := range bodyKeys(body) {
-		if f := rec.collection.Field(key); f != nil && f.Type == FieldFile {
+		if f := rec.collection.Field(key); f != nil && f.HoldsFiles() {
 			ch.assign(rec, f, fileEntriesOf(body[key]))
 		}
 	}
@@ -190,7 +190,7 @@ func uniqueEntries(in []fileEntry) []fileEntry {
 // and sniffed content type.
 func (ch *fileChanges) validate(rec *Record, errs map[string]FieldError) {
 	for _, f := range rec.collection.Fields {
-		if f.Type != FieldFile {
+		if !f.HoldsFiles() {
 			continue
 		}
 		if fe, ok := ch.validateField(rec, f); !ok {
@@ -284,7 +284,7 @@ func (ch *fileChanges) discard(ctx context.Context, app *App) {
 func (s *RecordService) deleteReplacedFiles(ctx context.Context, rec *Record) {
 	var names []string
 	for _, f := range rec.collection.Fields {
-		if f.Type != FieldFile {
+		if !f.HoldsFiles() {
 			continue
 		}
 		kept := valuesOf(rec.data[f.Name])
@@ -326,7 +326,7 @@ func (s *RecordService) deleteRecordFiles(ctx context.Context, deleted map[strin
 	for dir, ok := range deleted {
 		collectionID, _, _ := strings.Cut(dir, "/")
 		c, err := s.app.collections.Find(collectionID)
-		if ok && err == nil && slices.ContainsFunc(c.Fields, func(f *Field) bool { return f.Type == FieldFile }) {
+		if ok && err == nil && slices.ContainsFunc(c.Fields, func(f *Field) bool { return f.HoldsFiles() }) {
 			dirs = append(dirs, dir)
 		}
 	}
@@ -346,7 +346,7 @@ func (s *RecordService) deleteRecordFiles(ctx context.Context, deleted map[strin
 // fileFieldOf returns the file field of rec that lists name, or nil.
 func fileFieldOf(rec *Record, name string) *Field {
 	for _, f := range rec.collection.Fields {
-		if f.Type == FieldFile && slices.Contains(valuesOf(rec.data[f.Name]), name) {
+		if f.HoldsFiles() && slices.Contains(valuesOf(rec.data[f.Name]), name) {
 			return f
 		}
 	}

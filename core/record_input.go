@@ -1,7 +1,6 @@
 package core
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/hatchgrid/hatchgrid/core/security"
@@ -13,8 +12,8 @@ func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) erro
 	for _, key := range bodyKeys(body) {
 		v := body[key]
 		f := rec.collection.Field(key)
-		if f == nil || f.Type == FieldAutodate || f.Type == FieldFile || (rec.collection.IsAuth() && f.Name == "tokenKey") {
-			continue // file fields: applyFiles
+		if f == nil || (rec.collection.IsAuth() && f.Name == "tokenKey") {
+			continue
 		}
 		if f.Name == "id" {
 			if !isNew {
@@ -26,47 +25,11 @@ func (s *RecordService) apply(rec *Record, body map[string]any, isNew bool) erro
 				continue
 			}
 		}
-		if f.Type == FieldPassword {
-			if rec.collection.IsAuth() && toString(body["passwordConfirm"]) != toString(v) {
-				rec.inputError("passwordConfirm", FieldError{Code: "validation_values_mismatch", Message: "Values don't match."})
-			}
-			if err := s.setPassword(rec, f, v); err != nil {
-				return err
-			}
-			continue
+		// The kind stores the value: autodate and file fields ignore it
+		// (touch and applyFiles set them), a password is hashed.
+		if err := f.Kind().Assign(rec, f, v, body); err != nil {
+			return err
 		}
-		rec.data[f.Name] = normalize(f, v)
-	}
-	return nil
-}
-
-// setPassword hashes a submitted password into a password field; for auth
-// collections it also rotates the token key.
-func (s *RecordService) setPassword(rec *Record, f *Field, v any) error {
-	plain := toString(v)
-	if plain == "" {
-		return nil
-	}
-	min := 0
-	if f.Options.Min != nil {
-		min = int(*f.Options.Min)
-	}
-	if len([]rune(plain)) < min {
-		rec.inputError(f.Name, FieldError{Code: "validation_min_text_constraint", Message: fmt.Sprintf("Must be at least %d character(s).", min)})
-		return nil
-	}
-	if len(plain) > maxPasswordLen {
-		rec.inputError(f.Name, FieldError{Code: "validation_max_text_constraint", Message: "Must be less than 72 bytes."})
-		return nil
-	}
-	hash, tokenKey, err := hashPassword(plain, s.app.passwordCost)
-	if err != nil {
-		return err
-	}
-	rec.data[f.Name] = hash
-	if rec.collection.IsAuth() {
-		// A new password revokes every token issued before it.
-		rec.data["tokenKey"] = tokenKey
 	}
 	return nil
 }

@@ -323,17 +323,18 @@ func (r *recordResolver) fieldPath(c *Collection, alias string, parts []string, 
 	}
 	col := alias + "." + quote(f.Name)
 
+	traits := f.Kind().Traits()
 	if len(parts) > 1 {
-		switch f.Type {
-		case FieldRelation:
+		switch {
+		case traits.Relation:
 			return r.relation(c, alias, f, parts[1:], modifier, src)
-		case FieldJSON:
+		case traits.Document:
 			return r.withSource(r.jsonPath(col, parts[1:], modifier), src)
 		}
 		return filter.Value{}, invalidf("field %q has no sub-fields", name)
 	}
 
-	v := filter.Value{SQL: col, Type: fieldFilterType(f), NotNull: f.Type != FieldJSON}
+	v := filter.Value{SQL: col, Type: fieldFilterType(f), NotNull: !traits.Document}
 	switch modifier {
 	case "":
 	case "lower":
@@ -423,7 +424,7 @@ func (r *recordResolver) backRelation(c *Collection, alias, targetName, via stri
 		return filter.Value{}, invalidf("unknown collection %q", targetName)
 	}
 	f := target.Field(via)
-	if f == nil || f.Type != FieldRelation || f.Options.CollectionID != c.ID {
+	if f == nil || !f.RelatesTo(c.ID) {
 		return filter.Value{}, invalidf("%s.%s is not a relation to %s", targetName, via, c.Name)
 	}
 	if len(rest) == 0 {
@@ -473,15 +474,7 @@ func fieldFilterType(f *Field) filter.Type {
 	if f.IsMultiple() {
 		return filter.TypeText
 	}
-	switch f.Type {
-	case FieldNumber:
-		return filter.TypeNumber
-	case FieldBool:
-		return filter.TypeBool
-	case FieldJSON:
-		return filter.TypeUnknown
-	}
-	return filter.TypeText
+	return f.Kind().FilterType(f)
 }
 
 // storageValue is v as it would be stored in f's column, for :changed.
@@ -492,5 +485,5 @@ func storageValue(f *Field, v any) any {
 // isCredential reports whether f of c holds a credential (a password hash
 // or an auth record's token key), which no filter or rule may read.
 func isCredential(c *Collection, f *Field) bool {
-	return f.Type == FieldPassword || (c.IsAuth() && f.Name == "tokenKey")
+	return f.IsSecret() || (c.IsAuth() && f.Name == "tokenKey")
 }

@@ -72,7 +72,7 @@ func bodyChanged(r *recordResolver, key string, v any, ok bool) (filter.Value, e
 	if f == nil {
 		return filter.Param(true), nil
 	}
-	if f.Type == FieldFile {
+	if f.HoldsFiles() {
 		v = uploadNames(r.req.Body[key])
 	}
 	col := r.alias + "." + quote(f.Name)

@@ -82,7 +82,7 @@ func (s *RecordService) selectList(c *Collection) string {
 	cols := make([]string, len(c.Fields))
 	for i, f := range c.Fields {
 		col := quote(c.Name) + "." + quote(f.Name)
-		if f.Type == FieldJSON {
+		if f.Kind().Traits().Document {
 			col = s.app.dialect.CastText(col) + " AS " + quote(f.Name)
 		}
 		cols[i] = col
@@ -558,11 +558,8 @@ func isSuperuser(req *RequestInfo) bool { return req != nil && req.IsSuperuser }
 func (s *RecordService) touch(rec *Record, isNew bool) {
 	now := FormatTime(s.app.Now())
 	for _, f := range rec.collection.Fields {
-		if f.Type != FieldAutodate {
-			continue
-		}
-		if (isNew && f.Options.OnCreate) || (!isNew && f.Options.OnUpdate) {
-			rec.data[f.Name] = now
+		if v, ok := f.Kind().Stamp(f, isNew, now); ok {
+			rec.data[f.Name] = v
 		}
 	}
 }

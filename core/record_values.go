@@ -253,30 +253,13 @@ func rawJSON(v any) json.RawMessage {
 }
 
 // normalize converts a value to the Go type f's values have in a Record:
-// string, float64, bool, []string, json.RawMessage or GeoPoint.
+// a list of strings for a field of several values, else what its kind
+// makes of it (string, float64, bool, json.RawMessage, GeoPoint, ...).
 func normalize(f *Field, v any) any {
 	if f.IsMultiple() {
 		return toStrings(v)
 	}
-	switch f.Type {
-	case FieldNumber:
-		return toFloat(v)
-	case FieldBool:
-		return toBool(v)
-	case FieldJSON:
-		return toJSON(v)
-	case FieldGeoPoint:
-		return toGeoPoint(v)
-	case FieldDate, FieldAutodate:
-		return toDate(v)
-	case FieldSelect, FieldRelation, FieldFile:
-		// One value: a list submitted for it keeps its last element.
-		if list := toStrings(v); len(list) > 0 {
-			return list[len(list)-1]
-		}
-		return ""
-	}
-	return toString(v)
+	return f.Kind().Normalize(f, v)
 }
 
 // zeroValue is the value of an unset field.

@@ -193,7 +193,7 @@ func (p *Plugin) writeRecord(ctx context.Context, en row, r *core.Record, before
 		return err
 	}
 	for _, f := range r.Collection().Fields {
-		if c, ok := d[f.Name]; ok && f.Type == core.FieldPassword {
+		if c, ok := d[f.Name]; ok && f.IsSecret() {
 			d[f.Name] = redactChange(c)
 		}
 	}

@@ -98,7 +98,7 @@ func dependenciesFirst(cols []*core.Collection) []*core.Collection {
 		}
 		state[c.ID] = 1
 		for _, f := range c.Fields {
-			if f.Type == core.FieldRelation {
+			if f.IsRelation() {
 				if dep, ok := byID[f.Options.CollectionID]; ok {
 					visit(dep)
 				}
