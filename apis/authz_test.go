@@ -33,7 +33,7 @@ func mustRecord(t *testing.T, app *core.App, collection string, body map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := app.Records().Create(context.Background(), c, body, &core.RequestInfo{IsSuperuser: true})
+	rec, err := app.Records().Create(core.AsSystem(context.Background()), c, body)
 	if err != nil {
 		t.Fatal(err)
 	}

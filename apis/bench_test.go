@@ -31,10 +31,10 @@ func benchEnv(b *testing.B, seed int) (*env, []string) {
 		b.Fatal(err)
 	}
 	ids := make([]string, 0, seed)
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	err = app.InTx(context.Background(), func(ctx context.Context) error {
 		for i := 0; i < seed; i++ {
-			r, err := app.Records().Create(ctx, c, map[string]any{"title": fmt.Sprintf("post %d", i), "score": i, "status": "live"}, sys)
+			r, err := app.Records().Create(core.WithRequest(ctx, sys), c, map[string]any{"title": fmt.Sprintf("post %d", i), "score": i, "status": "live"})
 			if err != nil {
 				return err
 			}
@@ -119,8 +119,8 @@ func BenchmarkAuthWithPassword(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sys := &core.RequestInfo{IsSuperuser: true}
-	if _, err := e.app.Records().Create(context.Background(), c, map[string]any{"email": "user@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, sys); err != nil {
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
+	if _, err := e.app.Records().Create(core.WithRequest(context.Background(), sys), c, map[string]any{"email": "user@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}); err != nil {
 		b.Fatal(err)
 	}
 	body := `{"identity":"user@example.com","password":"Secret12345"}`

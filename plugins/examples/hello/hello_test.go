@@ -37,7 +37,7 @@ func newEnv(t *testing.T, p *hello.Plugin, opts ...coretest.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ann, err := app.Records().Create(ctx, users, map[string]any{"email": "ann@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, &core.RequestInfo{IsSuperuser: true})
+	ann, err := app.Records().Create(core.AsSystem(ctx), users, map[string]any{"email": "ann@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
 	if err != nil {
 		t.Fatal(err)
 	}
