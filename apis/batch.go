@@ -222,24 +222,6 @@ func (h batchHandlers) itemFailed(c echo.Context, index int, err error) error {
 	}}
 }
 
-// ctxRequestContext holds the @request.context of the request a handler
-// serves when it is not "default": "batch" for batch items.
-const ctxRequestContext = "hg.requestContext"
-
-// requestContext is the @request.context of c's request.
-func requestContext(c echo.Context) string {
-	if s, ok := c.Get(ctxRequestContext).(string); ok && s != "" {
-		return s
-	}
-	return "default"
-}
-
-// batchInheritedKeys are the values of the outer request's echo context
-// that each item sees: its auth. PocketBase ignores an item's own
-// Authorization header.
-// NOTE: add here any key the auth middleware starts to store.
-var batchInheritedKeys = []string{ctxAuth, ctxRefreshable}
-
 // batchAction is the record route an item names, with its path params.
 type batchAction struct {
 	handler echo.HandlerFunc
@@ -259,12 +241,14 @@ func (h batchHandlers) runItem(ctx context.Context, c echo.Context, item *batchI
 	if err != nil {
 		return batchResult{}, err
 	}
+	// The item keeps the outer request's caller (PocketBase ignores an
+	// item's own Authorization header) and client IP; rules see its own
+	// method, query and headers, and "batch" as @request.context.
+	info := newRequestInfo(req)
+	info.Context = "batch"
+	req = req.WithContext(core.WithRequest(req.Context(), info))
 	rec := &itemRecorder{header: http.Header{}}
 	ic := c.Echo().NewContext(req, rec)
-	for _, key := range batchInheritedKeys {
-		ic.Set(key, c.Get(key))
-	}
-	ic.Set(ctxRequestContext, "batch")
 	ic.SetParamNames([]string{"collection", "id"}[:len(act.values)]...)
 	ic.SetParamValues(act.values...)
 	limited := limitedRequest{method: req.Method, path: req.URL.Path, route: act.route, collection: act.values[0]}

@@ -45,7 +45,7 @@ func titles(t *testing.T, app *core.App, collection string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := app.Records().List(context.Background(), c, core.RecordQuery{Sort: "title"}, &core.RequestInfo{IsSuperuser: true})
+	res, err := app.Records().List(core.AsSystem(context.Background()), c, core.RecordQuery{Sort: "title"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func titles(t *testing.T, app *core.App, collection string) string {
 func seedPost(t *testing.T, app *core.App, id, title string) {
 	t.Helper()
 	c, _ := app.Collections().Find("posts")
-	if _, err := app.Records().Create(context.Background(), c, map[string]any{"id": id, "title": title}, &core.RequestInfo{IsSuperuser: true}); err != nil {
+	if _, err := app.Records().Create(core.AsSystem(context.Background()), c, map[string]any{"id": id, "title": title}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -198,7 +198,7 @@ func TestBatchRollsBack(t *testing.T) {
 	// each sees every record of the batch.
 	posts, _ := e.app.Collections().Find("posts")
 	e.app.OnRecordCreateCommitted("posts").BindFunc(func(ev *core.RecordEvent) error {
-		res, err := e.app.Records().List(ev.Context, posts, core.RecordQuery{Filter: `title ~ "ok"`}, &core.RequestInfo{IsSuperuser: true})
+		res, err := e.app.Records().List(core.AsSystem(ev.Context), posts, core.RecordQuery{Filter: `title ~ "ok"`})
 		if err != nil || res.TotalItems != 2 {
 			t.Errorf("committed hook saw %v records (%v) before the commit", res, err)
 		}

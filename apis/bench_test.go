@@ -26,10 +26,10 @@ func benchEnv(b *testing.B, seed int) (*env, []string) {
 		{"name":"status","type":"select","values":["draft","live"]}],
 		"indexes":["CREATE INDEX idx_posts_score ON posts (score)"]}`)
 	ids := make([]string, 0, seed)
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	err := app.InTx(context.Background(), func(ctx context.Context) error {
 		for i := 0; i < seed; i++ {
-			r, err := app.Records().Create(ctx, c, map[string]any{"title": fmt.Sprintf("post %d", i), "score": i, "status": "live"}, sys)
+			r, err := app.Records().Create(core.WithRequest(ctx, sys), c, map[string]any{"title": fmt.Sprintf("post %d", i), "score": i, "status": "live"})
 			if err != nil {
 				return err
 			}

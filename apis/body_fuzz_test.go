@@ -79,7 +79,7 @@ func FuzzMultipartBody(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.ID == "" {
 				t.Fatalf("%q: 200 without a record: %s", body, rec.Body)
 			}
-			if err := app.Records().Delete(ctx, col, out.ID, &core.RequestInfo{IsSuperuser: true}); err != nil {
+			if err := app.Records().Delete(core.AsSystem(ctx), col, out.ID); err != nil {
 				t.Fatalf("delete %s: %v", out.ID, err)
 			}
 		}

@@ -71,7 +71,7 @@ func trySuperusersCreateRule(t *testing.T, c *ceiling) string {
 		var r struct{ ID string }
 		mustJSON(t, rec.Body.String(), &r)
 		col, _ := c.app.Collections().Find(core.SuperusersCollectionName)
-		if err := c.app.Records().Delete(context.Background(), col, r.ID, &core.RequestInfo{IsSuperuser: true}); err != nil {
+		if err := c.app.Records().Delete(core.AsSystem(context.Background()), col, r.ID); err != nil {
 			t.Fatal(err)
 		}
 		return "a guest created superuser " + r.ID

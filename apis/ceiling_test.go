@@ -43,7 +43,7 @@ const (
 	ceilingS3Secret     = "S3Secret-8a41fe"
 )
 
-func systemCtx() context.Context { return core.WithActor(context.Background(), core.SystemActor) }
+func systemCtx() context.Context { return core.WithActor(context.Background(), core.SystemActor()) }
 
 // newCeiling builds the App and its data; grants, if any, go to the staff
 // account as stored policies, bypassing the policies API (which would

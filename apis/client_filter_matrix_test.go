@@ -282,7 +282,7 @@ func update(t *testing.T, app *core.App, collection, id string, body map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Records().Update(context.Background(), c, id, body, &core.RequestInfo{IsSuperuser: true}); err != nil {
+	if _, err := app.Records().Update(core.AsSystem(context.Background()), c, id, body); err != nil {
 		t.Fatalf("update %s/%s: %v", collection, id, err)
 	}
 }

@@ -212,7 +212,7 @@ func TestRulesKeepFullAccess(t *testing.T) {
 	mustCollection(t, e.app, `{"name":"notes","fields":[{"name":"title","type":"text"},{"name":"code","type":"text","hidden":true},{"name":"author","type":"relation","collectionId":"users"}],
 		"listRule":"code = 'abc' && author.email ~ 'alice@' && author.secrets_via_owner.value ?~ 'TOP' && @collection.secrets.value ?= 'TOPSECRET-42'"}`)
 	c, _ := e.app.Collections().Find("users")
-	alice, err := e.app.Records().List(context.Background(), c, core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true})
+	alice, err := e.app.Records().List(core.AsSystem(context.Background()), c, core.RecordQuery{})
 	if err != nil || len(alice.Items) != 1 {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (h fileHandlers) download(c echo.Context) error {
 		return core.Errorf(core.CodeNotFound, "")
 	}
 	q := core.FileQuery{Thumb: c.QueryParam("thumb"), Token: c.QueryParam("token")}
-	f, err := h.app.Records().OpenFile(c.Request().Context(), col, c.Param("recordId"), c.Param("filename"), q, requestInfo(c, nil))
+	f, err := h.app.Records().OpenFile(c.Request().Context(), col, c.Param("recordId"), c.Param("filename"), q)
 	if err != nil {
 		return err
 	}

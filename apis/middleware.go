@@ -205,38 +205,33 @@ func cors(origins []string) echo.MiddlewareFunc {
 	})
 }
 
-// loadAuth reads the Authorization header ("TOKEN" or "Bearer TOKEN") and,
-// if the token is valid, stores the caller. An invalid token leaves the
-// request a guest's: only routes that need auth answer 401.
+// loadAuth builds the request's core.RequestInfo, once, and puts it in the
+// request's context: the caller, from the Authorization header ("TOKEN"
+// or "Bearer TOKEN"), and what rules may ask about the request. An invalid
+// token leaves the request a guest's: only routes that need auth answer
+// 401.
 func loadAuth(app *core.App) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			// The client IP rides in the context so that hooks (audit) see
-			// it; c.RealIP applies settings.trustedProxy.
-			c.SetRequest(c.Request().WithContext(core.WithClientIP(c.Request().Context(), c.RealIP())))
+			info := newRequestInfo(c.Request())
+			// The client IP rides along so that hooks (audit) see it;
+			// c.RealIP applies settings.trustedProxy.
+			info.ClientIP = c.RealIP()
 			token := c.Request().Header.Get(echo.HeaderAuthorization)
 			if len(token) > 7 && strings.EqualFold(token[:7], "Bearer ") {
 				token = token[7:]
 			}
-			if token == "" {
-				return next(c)
+			if token != "" {
+				rec, refreshable, err := app.Auth().FindByAuthToken(c.Request().Context(), token)
+				switch {
+				case err == nil:
+					info.SetAuth(rec)
+					info.Refreshable = refreshable
+				case !errors.Is(err, core.ErrInvalidToken):
+					return err
+				}
 			}
-			rec, refreshable, err := app.Auth().FindByAuthToken(c.Request().Context(), token)
-			switch {
-			case errors.Is(err, core.ErrInvalidToken):
-				return next(c)
-			case err != nil:
-				return err
-			}
-			c.Set(ctxAuth, rec)
-			c.Set(ctxRefreshable, refreshable)
-			ctx := core.WithActor(c.Request().Context(), core.Actor{
-				CollectionID:   rec.Collection().ID,
-				CollectionName: rec.Collection().Name,
-				ID:             rec.ID(),
-				Email:          rec.GetString("email"),
-			})
-			c.SetRequest(c.Request().WithContext(ctx))
+			withRequestInfo(c, info)
 			return next(c)
 		}
 	}

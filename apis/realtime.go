@@ -141,7 +141,7 @@ func (h realtimeHandlers) setSubscriptions(c echo.Context) error {
 	if len(fields) > 0 {
 		return core.Invalid("Something went wrong while processing your request.", fields)
 	}
-	if err := h.app.Realtime().SetSubscriptions(clientID, subs, requestInfo(c, nil)); err != nil {
+	if err := h.app.Realtime().SetSubscriptions(c.Request().Context(), clientID, subs); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -234,8 +234,8 @@ func TestRealtimeRulesPerClient(t *testing.T) {
 	// A record topic is guarded by the view rule.
 	e.mustSubscribe(t, g, "", "notes/"+aliceNote.ID(), "notes/*")
 	notes, _ := e.app.Collections().Find("notes")
-	sys := &core.RequestInfo{IsSuperuser: true}
-	if _, err := e.app.Records().Update(context.Background(), notes, aliceNote.ID(), map[string]any{"title": "open"}, sys); err != nil {
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
+	if _, err := e.app.Records().Update(core.WithRequest(context.Background(), sys), notes, aliceNote.ID(), map[string]any{"title": "open"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := g.record(t, "notes/"+aliceNote.ID(), "update"); got["title"] != "open" {
@@ -244,10 +244,10 @@ func TestRealtimeRulesPerClient(t *testing.T) {
 	a.record(t, "notes/*", "update")
 
 	// Deletes are checked against the record as it was.
-	if err := e.app.Records().Delete(context.Background(), notes, bobNote.ID(), sys); err != nil {
+	if err := e.app.Records().Delete(core.WithRequest(context.Background(), sys), notes, bobNote.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.app.Records().Delete(context.Background(), notes, aliceNote.ID(), sys); err != nil {
+	if err := e.app.Records().Delete(core.WithRequest(context.Background(), sys), notes, aliceNote.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.record(t, "notes/*", "delete"); got["id"] != bobNote.ID() {
@@ -302,7 +302,7 @@ func TestRealtimeSubscriptionsAuth(t *testing.T) {
 
 	// Rules see the auth record as it is now; the owner sees its email.
 	users, _ := e.app.Collections().Find("users")
-	if _, err := e.app.Records().Update(context.Background(), users, alice.ID(), map[string]any{"emailVisibility": false}, &core.RequestInfo{IsSuperuser: true}); err != nil {
+	if _, err := e.app.Records().Update(core.AsSystem(context.Background()), users, alice.ID(), map[string]any{"emailVisibility": false}); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.record(t, "users/"+alice.ID(), "update"); got["email"] != "alice@example.com" {

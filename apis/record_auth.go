@@ -111,7 +111,7 @@ func (h authHandlers) checkAuthRule(c echo.Context, rec *core.Record, method str
 	if method != "" {
 		info.Context = method
 	}
-	return h.app.Auth().CheckAuthRule(c.Request().Context(), rec, info)
+	return h.app.Auth().CheckAuthRule(core.WithRequest(c.Request().Context(), info), rec)
 }
 
 // authRefresh answers a fresh token for the caller, who must belong to the
@@ -125,7 +125,7 @@ func (h authHandlers) authRefresh(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if refreshable, _ := c.Get(ctxRefreshable).(bool); !refreshable {
+	if !core.RequestFrom(c.Request().Context()).Refreshable {
 		return core.Errorf(core.CodeForbidden, "The current auth token is not refreshable.")
 	}
 	if err := h.checkAuthRule(c, rec, "", nil); err != nil {

@@ -41,7 +41,7 @@ func (h authHandlers) authWithOAuth2(c echo.Context) error {
 	if in.RedirectURL == "" {
 		in.RedirectURL = formString(form, "redirectUrl") // before v0.23
 	}
-	res, err := h.app.Auth().AuthWithOAuth2(c.Request().Context(), col, in, requestInfo(c, in.CreateData))
+	res, err := h.app.Auth().AuthWithOAuth2(core.WithRequest(c.Request().Context(), requestInfo(c, in.CreateData)), col, in)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func recordCount(t *testing.T, app *core.App, collection string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := app.Records().List(context.Background(), c, core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true})
+	res, err := app.Records().List(core.AsSystem(context.Background()), c, core.RecordQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestHooksAndExpandSeeResolvedBody(t *testing.T) {
 	mustCollection(t, app, `{"name":"posts","createRule":"","updateRule":"","viewRule":"",
 		"fields":[{"name":"author","type":"relation","collectionId":"`+authors.ID+`"},{"name":"credits","type":"number"},
 		{"name":"tags","type":"select","values":["a","b","c"],"maxSelect":3}]}`)
-	author, err := app.Records().Create(context.Background(), authors, map[string]any{"name": "ann"}, &core.RequestInfo{IsSuperuser: true})
+	author, err := app.Records().Create(core.AsSystem(context.Background()), authors, map[string]any{"name": "ann"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestConcurrentIncrementsAllCount(t *testing.T) {
 	e := newEnv(t, app)
 	c := mustCollection(t, app, `{"name":"posts","updateRule":"@request.body.views:isset = false || @request.body.views <= 100",
 		"fields":[{"name":"views","type":"number"}]}`)
-	post, err := app.Records().Create(context.Background(), c, map[string]any{}, &core.RequestInfo{IsSuperuser: true})
+	post, err := app.Records().Create(core.AsSystem(context.Background()), c, map[string]any{})
 	if err != nil {
 		t.Fatal(err)
 	}

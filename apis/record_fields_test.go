@@ -40,7 +40,7 @@ func newShapeEnv(t *testing.T) *shapeEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := e.app.Records().Create(context.Background(), c, body, &core.RequestInfo{IsSuperuser: true})
+		r, err := e.app.Records().Create(core.AsSystem(context.Background()), c, body)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -30,9 +31,11 @@ func (h recordHandlers) collection(c echo.Context) (*core.Collection, error) {
 }
 
 // run fires the action's request hook around final, then writes the
-// outcome unless a hook answered the request itself.
+// outcome unless a hook answered the request itself. e.Context carries
+// e.Info; final hands the service e.Info as the hooks left it (infoCtx).
 func (h recordHandlers) run(c echo.Context, action string, e *core.RecordRequestEvent, final func(*core.RecordRequestEvent) error) error {
-	e.App, e.Context, e.Request, e.Response = h.app, c.Request().Context(), c.Request(), c.Response()
+	e.App, e.Request, e.Response = h.app, c.Request(), c.Response()
+	e.Context = core.WithRequest(c.Request().Context(), e.Info)
 	if err := h.app.TriggerRecordRequest(action, e, final); err != nil {
 		return err
 	}
@@ -73,7 +76,7 @@ func (h recordHandlers) list(c echo.Context) error {
 	e := &core.RecordRequestEvent{Info: requestInfo(c, nil), Collection: col, Query: &q}
 	return h.run(c, "list", e, func(e *core.RecordRequestEvent) error {
 		var err error
-		e.Result, err = h.app.Records().List(e.Context, e.Collection, *e.Query, e.Info)
+		e.Result, err = h.app.Records().List(infoCtx(e), e.Collection, *e.Query)
 		return err
 	})
 }
@@ -86,7 +89,7 @@ func (h recordHandlers) view(c echo.Context) error {
 	e := &core.RecordRequestEvent{Info: requestInfo(c, nil), Collection: col, ID: c.Param("id")}
 	return h.run(c, "view", e, func(e *core.RecordRequestEvent) error {
 		var err error
-		e.Record, err = h.app.Records().View(e.Context, e.Collection, e.ID, e.Info)
+		e.Record, err = h.app.Records().View(infoCtx(e), e.Collection, e.ID)
 		return err
 	})
 }
@@ -101,7 +104,7 @@ func (h recordHandlers) create(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		e.Record, err = h.app.Records().Create(e.Context, e.Collection, body, e.Info)
+		e.Record, err = h.app.Records().Create(infoCtx(e), e.Collection, body)
 		return err
 	})
 }
@@ -116,7 +119,7 @@ func (h recordHandlers) update(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		e.Record, err = h.app.Records().Update(e.Context, e.Collection, e.ID, body, e.Info)
+		e.Record, err = h.app.Records().Update(infoCtx(e), e.Collection, e.ID, body)
 		return err
 	})
 }
@@ -139,7 +142,7 @@ func (h recordHandlers) writeEvent(c echo.Context, id string) (*core.RecordReque
 		return nil, nil, err
 	}
 	info := requestInfo(c, nil)
-	body, err := h.app.Records().ResolveBody(c.Request().Context(), col, id, raw, info)
+	body, err := h.app.Records().ResolveBody(c.Request().Context(), col, id, raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,7 +168,7 @@ func (w *pendingWrite) body(e *core.RecordRequestEvent) (map[string]any, error) 
 		e.Info.Body = e.Body
 		return w.raw, nil
 	}
-	resolved, err := w.h.app.Records().ResolveBody(e.Context, e.Collection, e.ID, e.Body, e.Info)
+	resolved, err := w.h.app.Records().ResolveBody(infoCtx(e), e.Collection, e.ID, e.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +218,7 @@ func (h recordHandlers) expand(c echo.Context, req *core.RequestInfo, recs ...*c
 	if len(paths) == 0 {
 		return nil
 	}
-	return h.app.Records().Expand(c.Request().Context(), recs, paths, req)
+	return h.app.Records().Expand(core.WithRequest(c.Request().Context(), req), recs, paths)
 }
 
 // respond writes one record, expanded and picked as the request asks.
@@ -233,28 +236,13 @@ func (h recordHandlers) delete(c echo.Context) error {
 	}
 	e := &core.RecordRequestEvent{Info: requestInfo(c, nil), Collection: col, ID: c.Param("id")}
 	return h.run(c, "delete", e, func(e *core.RecordRequestEvent) error {
-		return h.app.Records().Delete(e.Context, e.Collection, e.ID, e.Info)
+		return h.app.Records().Delete(infoCtx(e), e.Collection, e.ID)
 	})
 }
 
-// requestInfo describes the request for API rules.
-func requestInfo(c echo.Context, body map[string]any) *core.RequestInfo {
-	r := c.Request()
-	query := make(map[string]string, len(r.URL.Query()))
-	for k, v := range r.URL.Query() {
-		if len(v) > 0 {
-			query[k] = v[0]
-		}
-	}
-	info := &core.RequestInfo{
-		Method:  r.Method,
-		Context: requestContext(c),
-		Query:   query,
-		Headers: core.NormalizeHeaders(r.Header),
-		Body:    body,
-	}
-	info.SetAuth(authRecord(c))
-	return info
+// infoCtx is e.Context carrying e.Info as the request hooks left it.
+func infoCtx(e *core.RecordRequestEvent) context.Context {
+	return core.WithRequest(e.Context, e.Info)
 }
 
 // export is a record as the requester may see it.

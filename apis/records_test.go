@@ -102,9 +102,9 @@ func TestRecordRules(t *testing.T) {
 		"updateRule":"public = true && @request.body.public:isset = false","deleteRule":"public = true"}`)
 	ctx := context.Background()
 	notes, _ := e.app.Collections().Find("notes")
-	sys := &core.RequestInfo{IsSuperuser: true}
-	pub, _ := e.app.Records().Create(ctx, notes, map[string]any{"title": "open", "public": true}, sys)
-	priv, _ := e.app.Records().Create(ctx, notes, map[string]any{"title": "closed"}, sys)
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
+	pub, _ := e.app.Records().Create(core.WithRequest(ctx, sys), notes, map[string]any{"title": "open", "public": true})
+	priv, _ := e.app.Records().Create(core.WithRequest(ctx, sys), notes, map[string]any{"title": "closed"})
 
 	only := `"message":"Only superusers can perform this action."`
 	e.run(t, []scenario{
@@ -122,7 +122,7 @@ func TestRecordRules(t *testing.T) {
 		{name: "update ok", method: "PATCH", path: "/api/collections/notes/records/" + pub.ID(), body: `{"title":"edited"}`, wantStatus: 200},
 	})
 	// The rejected create left nothing behind.
-	res, _ := e.app.Records().List(ctx, notes, core.RecordQuery{Filter: `title = "forbidden"`}, sys)
+	res, _ := e.app.Records().List(core.WithRequest(ctx, sys), notes, core.RecordQuery{Filter: `title = "forbidden"`})
 	if res.TotalItems != 0 {
 		t.Fatal("a create refused by its rule was stored")
 	}

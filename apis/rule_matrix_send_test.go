@@ -213,14 +213,15 @@ func TestUnsupportedModifierMatrix(t *testing.T) {
 	}
 	col := mustCollection(t, e.app, `{"name":"members","type":"auth","createRule":"","updateRule":"","viewRule":"",
 		"fields":[`+strings.Join(fields, ",")+`]}`)
-	seed, err := e.app.Records().Create(t.Context(), col, map[string]any{"email": "seed@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"},
-		&core.RequestInfo{IsSuperuser: true})
+	seed, err := e.app.Records().Create(core.AsSystem(t.Context()),
+		col, map[string]any{"email": "seed@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
+
 	if err != nil {
 		t.Fatal(err)
 	}
 	snapshot := func() string {
 		rec := storedRecord(t, e.app, "members", seed.ID())
-		b, _ := json.Marshal(rec.ExportFor(&core.RequestInfo{IsSuperuser: true}))
+		b, _ := json.Marshal(rec.ExportFor(&core.RequestInfo{Actor: core.SystemActor()}))
 		return string(b)
 	}
 	before := snapshot()

@@ -368,7 +368,7 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 	mustCollection(t, e.app, `{"name":"targets","id":"targets","fields":[{"name":"name","type":"text"}]}`)
 	c, _ := e.app.Collections().Find("targets")
 	for _, tok := range matrixTokens {
-		if _, err := e.app.Records().Create(context.Background(), c, map[string]any{"id": strings.Repeat(tok, 15)}, &core.RequestInfo{IsSuperuser: true}); err != nil {
+		if _, err := e.app.Records().Create(core.AsSystem(context.Background()), c, map[string]any{"id": strings.Repeat(tok, 15)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -527,7 +527,7 @@ func (e *matrixEnv) seed(t *testing.T, col *core.Collection, k kind, field strin
 		}
 		body[field] = wires
 	}
-	rec, err := e.app.Records().Create(context.Background(), col, body, &core.RequestInfo{IsSuperuser: true})
+	rec, err := e.app.Records().Create(core.AsSystem(context.Background()), col, body)
 	if err != nil {
 		t.Fatal(err)
 	}

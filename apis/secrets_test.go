@@ -26,13 +26,13 @@ func TestNoResponseLeaksSecrets(t *testing.T) {
 	mustCollection(t, app, `{"name":"posts","listRule":"","viewRule":"","fields":[{"name":"author","type":"relation","collectionId":"users"}]}`)
 
 	ctx := context.Background()
-	sys := &core.RequestInfo{IsSuperuser: true}
-	ann, err := app.Records().Create(ctx, users, map[string]any{"email": "ann@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, sys)
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
+	ann, err := app.Records().Create(core.WithRequest(ctx, sys), users, map[string]any{"email": "ann@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	posts, _ := app.Collections().Find("posts")
-	post, err := app.Records().Create(ctx, posts, map[string]any{"author": ann.ID()}, sys)
+	post, err := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"author": ann.ID()})
 	if err != nil {
 		t.Fatal(err)
 	}

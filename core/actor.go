@@ -18,8 +18,9 @@ type Actor struct {
 	System bool
 }
 
-// SystemActor acts for Hatchgrid itself.
-var SystemActor = Actor{System: true}
+// SystemActor returns the actor of Hatchgrid itself. Run code as it with
+// AsSystem, which also drops the caller's record and request data.
+func SystemActor() Actor { return Actor{System: true} }
 
 // IsGuest reports whether no one is authenticated.
 func (a Actor) IsGuest() bool { return !a.System && a.ID == "" }
@@ -29,30 +30,38 @@ func (a Actor) IsSuperuser() bool {
 	return a.System || (a.ID != "" && a.CollectionName == SuperusersCollectionName)
 }
 
-type actorKey struct{}
-
-// WithActor returns ctx carrying a.
+// WithActor returns ctx carrying a as the caller, the rest of ctx's request
+// info kept. @request.auth then sees a's ids only; the HTTP layer, which
+// has the record, uses RequestInfo.SetAuth instead.
 func WithActor(ctx context.Context, a Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
+	info := RequestFrom(ctx)
+	info.Actor, info.Auth, info.authRecord = a, actorAuth(a), nil
+	return WithRequest(ctx, info)
 }
 
-// ActorFrom returns the actor carried by ctx, a guest if none.
-func ActorFrom(ctx context.Context) Actor {
-	a, _ := ctx.Value(actorKey{}).(Actor)
-	return a
+// actorAuth is what @request.auth sees of an actor known only by its ids.
+func actorAuth(a Actor) map[string]any {
+	if a.IsGuest() || a.System {
+		return nil
+	}
+	m := map[string]any{"id": a.ID, "collectionId": a.CollectionID, "collectionName": a.CollectionName}
+	if a.Email != "" {
+		m["email"] = a.Email
+	}
+	return m
 }
 
-type clientIPKey struct{}
+// ActorFrom returns the caller carried by ctx, a guest if none.
+func ActorFrom(ctx context.Context) Actor { return RequestFrom(ctx).Actor }
 
 // WithClientIP returns ctx carrying the client IP of the request it serves,
 // as the HTTP layer resolved it (settings.trustedProxy applied).
 func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
+	info := RequestFrom(ctx)
+	info.ClientIP = ip
+	return WithRequest(ctx, info)
 }
 
 // ClientIPFrom returns the client IP carried by ctx, "" outside a request
 // (jobs, the CLI).
-func ClientIPFrom(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey{}).(string)
-	return ip
-}
+func ClientIPFrom(ctx context.Context) string { return RequestFrom(ctx).ClientIP }

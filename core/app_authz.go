@@ -46,15 +46,10 @@ func errAccessDenied() error {
 // requestSubject is the Casbin subject of the caller that req describes:
 // its auth record, of whichever auth collection, or guest.
 func requestSubject(req *RequestInfo) string {
-	if req == nil || req.Auth == nil {
+	if req == nil {
 		return authz.Guest
 	}
-	colID, _ := req.Auth["collectionId"].(string)
-	id, _ := req.Auth["id"].(string)
-	if colID == "" || id == "" {
-		return authz.Guest
-	}
-	return authz.RecordSubject(colID, id)
+	return actorSubject(req.Actor)
 }
 
 // actorSubject is the Casbin subject of an actor.

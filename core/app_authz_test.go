@@ -32,8 +32,8 @@ func newAuthzFixture(t *testing.T, postsRules string) *authzFixture {
 	if f.posts, err = app.Collections().Create(ctx, input(t, `{"name":"posts","fields":[{"name":"title","type":"text"}],`+postsRules+`}`)); err != nil {
 		t.Fatal(err)
 	}
-	su := &core.RequestInfo{IsSuperuser: true}
-	post, err := app.Records().Create(ctx, f.posts, map[string]any{"title": "hello"}, su)
+	su := &core.RequestInfo{Actor: core.SystemActor()}
+	post, err := app.Records().Create(core.WithRequest(ctx, su), f.posts, map[string]any{"title": "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func newAuthzFixture(t *testing.T, postsRules string) *authzFixture {
 		dst   **core.RequestInfo
 		email string
 	}{{&f.alice, "alice@example.com"}, {&f.bob, "bob@example.com"}, {&f.carol, "carol@example.com"}} {
-		rec, err := app.Records().Create(ctx, f.users, map[string]any{"email": u.email, "password": "Secret12345", "passwordConfirm": "Secret12345"}, su)
+		rec, err := app.Records().Create(core.WithRequest(ctx, su), f.users, map[string]any{"email": u.email, "password": "Secret12345", "passwordConfirm": "Secret12345"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,9 @@ func newAuthzFixture(t *testing.T, postsRules string) *authzFixture {
 // asUser describes a request made by the auth record rec, the way the
 // auth middleware fills RequestInfo for a record of any auth collection.
 func asUser(rec *core.Record) *core.RequestInfo {
-	return &core.RequestInfo{Auth: map[string]any{
+	return &core.RequestInfo{Actor: core.Actor{
+		CollectionID: rec.Collection().ID, CollectionName: rec.Collection().Name, ID: rec.ID(), Email: rec.GetString("email"),
+	}, Auth: map[string]any{
 		"id": rec.ID(), "collectionId": rec.Collection().ID, "collectionName": rec.Collection().Name,
 		"email": rec.GetString("email"),
 	}}
@@ -86,10 +88,10 @@ func TestCasbinGateBeforeAPIRules(t *testing.T) {
 	ctx := context.Background()
 	body := map[string]any{"title": "edited"}
 
-	if _, err := f.app.Records().Update(ctx, f.posts, f.post, body, f.alice); err != nil {
+	if _, err := f.app.Records().Update(core.WithRequest(ctx, f.alice), f.posts, f.post, body); err != nil {
 		t.Fatalf("editor update: %v", err)
 	}
-	err := f.app.Records().Delete(ctx, f.posts, f.post, f.alice)
+	err := f.app.Records().Delete(core.WithRequest(ctx, f.alice), f.posts, f.post)
 	if ce, ok := err.(*core.Error); !ok || ce.Code != core.CodeForbidden || ce.Message != "You are not allowed to perform this request." {
 		t.Fatalf("editor delete: %v", err)
 	}
@@ -98,27 +100,39 @@ func TestCasbinGateBeforeAPIRules(t *testing.T) {
 	// rule; superusers pass whatever the policies say.
 	f.policy(t, subjectOf(f.bob), "collection:posts", "*", "deny")
 	for name, run := range map[string]func() error{
-		"list":   func() error { _, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}, f.bob); return err },
-		"view":   func() error { _, err := f.app.Records().View(ctx, f.posts, f.post, f.bob); return err },
-		"create": func() error { _, err := f.app.Records().Create(ctx, f.posts, body, f.bob); return err },
-		"update": func() error { _, err := f.app.Records().Update(ctx, f.posts, f.post, body, f.bob); return err },
+		"list": func() error {
+			_, err := f.app.Records().List(core.WithRequest(ctx, f.bob), f.posts, core.RecordQuery{})
+			return err
+		},
+		"view": func() error {
+			_, err := f.app.Records().View(core.WithRequest(ctx, f.bob), f.posts, f.post)
+			return err
+		},
+		"create": func() error {
+			_, err := f.app.Records().Create(core.WithRequest(ctx, f.bob), f.posts, body)
+			return err
+		},
+		"update": func() error {
+			_, err := f.app.Records().Update(core.WithRequest(ctx, f.bob), f.posts, f.post, body)
+			return err
+		},
 	} {
 		if err := run(); core.ErrorCodeOf(err) != core.CodeForbidden {
 			t.Errorf("bob %s: %v, want forbidden", name, err)
 		}
 	}
 	f.policy(t, "*", "collection:*", "*", "deny")
-	if _, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}, &core.RequestInfo{IsSuperuser: true}); err != nil {
+	if _, err := f.app.Records().List(core.AsSystem(ctx), f.posts, core.RecordQuery{}); err != nil {
 		t.Fatalf("superuser list under a deny-all: %v", err)
 	}
-	if _, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}, nil); core.ErrorCodeOf(err) != core.CodeForbidden {
+	if _, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}); core.ErrorCodeOf(err) != core.CodeForbidden {
 		t.Fatalf("guest list under a deny-all: %v", err)
 	}
 
 	// The rule still decides after Casbin allows: carol passes Casbin's
 	// default but not a superusers-only rule.
 	g := newAuthzFixture(t, `"listRule":null`)
-	if _, err := g.app.Records().List(ctx, g.posts, core.RecordQuery{}, g.carol); core.ErrorCodeOf(err) != core.CodeForbidden {
+	if _, err := g.app.Records().List(core.WithRequest(ctx, g.carol), g.posts, core.RecordQuery{}); core.ErrorCodeOf(err) != core.CodeForbidden {
 		t.Fatalf("null list rule: %v", err)
 	}
 }
@@ -127,16 +141,16 @@ func TestDefaultPolicyKeepsPocketBaseBehaviour(t *testing.T) {
 	t.Parallel()
 	f := newAuthzFixture(t, `"listRule":"","viewRule":"title = 'nope'","deleteRule":"@request.auth.id != ''"`)
 	ctx := context.Background()
-	if res, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}, nil); err != nil || len(res.Items) != 1 {
+	if res, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}); err != nil || len(res.Items) != 1 {
 		t.Fatalf("guest list: %v", err)
 	}
-	if _, err := f.app.Records().View(ctx, f.posts, f.post, f.bob); core.ErrorCodeOf(err) != core.CodeNotFound {
+	if _, err := f.app.Records().View(core.WithRequest(ctx, f.bob), f.posts, f.post); core.ErrorCodeOf(err) != core.CodeNotFound {
 		t.Fatalf("rule mismatch must stay a 404: %v", err)
 	}
-	if err := f.app.Records().Delete(ctx, f.posts, f.post, nil); core.ErrorCodeOf(err) != core.CodeNotFound {
+	if err := f.app.Records().Delete(ctx, f.posts, f.post); core.ErrorCodeOf(err) != core.CodeNotFound {
 		t.Fatalf("guest delete: %v", err)
 	}
-	if err := f.app.Records().Delete(ctx, f.posts, f.post, f.bob); err != nil {
+	if err := f.app.Records().Delete(core.WithRequest(ctx, f.bob), f.posts, f.post); err != nil {
 		t.Fatalf("bob delete: %v", err)
 	}
 }
@@ -152,10 +166,13 @@ func TestRulesAskCasbin(t *testing.T) {
 	}
 	body := map[string]any{"title": "x"}
 	update := func(req *core.RequestInfo) error {
-		_, err := app.Records().Update(ctx, f.posts, f.post, body, req)
+		_, err := app.Records().Update(core.WithRequest(ctx, req), f.posts, f.post, body)
 		return err
 	}
-	view := func(req *core.RequestInfo) error { _, err := app.Records().View(ctx, f.posts, f.post, req); return err }
+	view := func(req *core.RequestInfo) error {
+		_, err := app.Records().View(core.WithRequest(ctx, req), f.posts, f.post)
+		return err
+	}
 
 	// @request.auth.roles ?= 'editor': alice directly, carol through chief.
 	for name, req := range map[string]*core.RequestInfo{"alice": f.alice, "carol": f.carol} {
@@ -177,7 +194,7 @@ func TestRulesAskCasbin(t *testing.T) {
 	if err := view(f.bob); err != nil {
 		t.Errorf("bob view: %v", err)
 	}
-	if err := view(&core.RequestInfo{IsSuperuser: true}); err != nil {
+	if err := view(&core.RequestInfo{Actor: core.SystemActor()}); err != nil {
 		t.Errorf("superuser view: %v", err)
 	}
 
@@ -187,7 +204,7 @@ func TestRulesAskCasbin(t *testing.T) {
 	// for superusers there (see TestClientFilterRoots).
 	list := func(rule string, req *core.RequestInfo) int {
 		t.Helper()
-		ok, err := app.Records().Matches(ctx, f.posts, f.post, rule, req)
+		ok, err := app.Records().Matches(core.WithRequest(ctx, req), f.posts, f.post, rule)
 		if err != nil {
 			t.Fatalf("rule %q: %v", rule, err)
 		}
@@ -212,24 +229,24 @@ func TestRulesAskCasbin(t *testing.T) {
 		{"@can('posts', 'update') = true", f.alice, 1},
 		{"@can('collection:posts', 'delete') = false", f.alice, 1},
 		{"@can('admin:schema', 'write') = true", f.alice, 0},
-		{"@can('admin:schema', 'write') = true", &core.RequestInfo{IsSuperuser: true}, 1},
+		{"@can('admin:schema', 'write') = true", &core.RequestInfo{Actor: core.SystemActor()}, 1},
 	} {
 		if got := list(c.filter, c.req); got != c.want {
 			t.Errorf("%q: %d records, want %d", c.filter, got, c.want)
 		}
 	}
 	for _, bad := range []string{"@can('posts') = true", "@can(title, 'update') = true", "@nope('a', 'b') = true", "@request.auth.roles:lower = 'x'"} {
-		if _, err := app.Records().Matches(ctx, f.posts, f.post, bad, f.alice); core.ErrorCodeOf(err) != core.CodeInvalid {
+		if _, err := app.Records().Matches(core.WithRequest(ctx, f.alice), f.posts, f.post, bad); core.ErrorCodeOf(err) != core.CodeInvalid {
 			t.Errorf("%q: %v, want invalid", bad, err)
 		}
 	}
-	if res, err := app.Records().List(ctx, f.posts, core.RecordQuery{Filter: "@can('posts', 'update') = true"}, f.alice); err != nil || len(res.Items) != 1 {
+	if res, err := app.Records().List(core.WithRequest(ctx, f.alice), f.posts, core.RecordQuery{Filter: "@can('posts', 'update') = true"}); err != nil || len(res.Items) != 1 {
 		t.Errorf("@can in alice's filter: %v", err)
 	}
 
 	// delete: more than one role, all of them editor -- never true, and a
 	// Casbin deny for editors anyway.
-	if err := app.Records().Delete(ctx, f.posts, f.post, f.carol); core.ErrorCodeOf(err) != core.CodeForbidden {
+	if err := app.Records().Delete(core.WithRequest(ctx, f.carol), f.posts, f.post); core.ErrorCodeOf(err) != core.CodeForbidden {
 		t.Errorf("carol delete: %v", err)
 	}
 
@@ -250,7 +267,7 @@ func TestAuthFieldNamedRolesHidesTheComputedOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := f.app.Records().Create(ctx, members, map[string]any{"email": "m@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345", "roles": "boss"}, &core.RequestInfo{IsSuperuser: true})
+	rec, err := f.app.Records().Create(core.AsSystem(ctx), members, map[string]any{"email": "m@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345", "roles": "boss"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,13 +276,13 @@ func TestAuthFieldNamedRolesHidesTheComputedOne(t *testing.T) {
 	if err := f.app.Authz().AddMember("editor", subjectOf(req)); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := f.app.Records().List(ctx, f.posts, core.RecordQuery{}, req); err != nil || len(res.Items) != 1 {
+	if res, err := f.app.Records().List(core.WithRequest(ctx, req), f.posts, core.RecordQuery{}); err != nil || len(res.Items) != 1 {
 		t.Fatalf("the record's own roles field: %v", err)
 	}
 	// Without the value in the request, the field still wins over the
 	// computed roles (editor).
 	delete(req.Auth, "roles")
-	if ok, err := f.app.Records().Matches(ctx, f.posts, f.post, "@request.auth.roles ?= 'editor'", req); err != nil || ok {
+	if ok, err := f.app.Records().Matches(core.WithRequest(ctx, req), f.posts, f.post, "@request.auth.roles ?= 'editor'"); err != nil || ok {
 		t.Fatalf("computed roles leaked through a roles field: %v", err)
 	}
 }
@@ -280,7 +297,7 @@ func TestDeletingAnAuthRecordDropsItsRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.app.Records().Delete(ctx, f.users, rec.ID(), &core.RequestInfo{IsSuperuser: true}); err != nil {
+	if err := f.app.Records().Delete(core.AsSystem(ctx), f.users, rec.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if roles, _ := f.app.Authz().RolesOf(sub); len(roles) != 0 {
@@ -302,7 +319,7 @@ func TestStaffAccountsGetPermissionsFromRolesOnly(t *testing.T) {
 	if err != nil || !staff.IsAuth() || !staff.System || staff.ListRule != nil || staff.CreateRule != nil {
 		t.Fatalf("_staff collection: %+v %v", staff, err)
 	}
-	rec, err := app.Records().Create(ctx, staff, map[string]any{"email": "s@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, &core.RequestInfo{IsSuperuser: true})
+	rec, err := app.Records().Create(core.AsSystem(ctx), staff, map[string]any{"email": "s@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +344,7 @@ func TestStaffAccountsGetPermissionsFromRolesOnly(t *testing.T) {
 	if !can(authz.AdminLogs, "read") || can(authz.AdminLogs, "write") || can(authz.AdminSchema, "read") {
 		t.Fatal("support role not applied as granted")
 	}
-	if ok, _ := app.Can(core.WithActor(ctx, core.SystemActor), authz.AdminSchema, "write"); !ok {
+	if ok, _ := app.Can(core.WithActor(ctx, core.SystemActor()), authz.AdminSchema, "write"); !ok {
 		t.Fatal("the system actor is refused")
 	}
 	if ok, _ := app.Can(ctx, authz.AdminLogs, "read"); ok {

@@ -63,7 +63,7 @@ func subscribeAs(t *testing.T, app *core.App, req *core.RequestInfo, subs ...str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Realtime().Disconnect(c.ID()) })
-	if err := app.Realtime().SetSubscriptions(c.ID(), subs, req); err != nil {
+	if err := app.Realtime().SetSubscriptions(core.WithRequest(context.Background(), req), c.ID(), subs); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -86,7 +86,7 @@ func TestClusterRealtimeAcrossInstances(t *testing.T) {
 	apps := coretest.NewCluster(t, 3)
 	a, b, c := apps[0], apps[1], apps[2]
 	ctx := context.Background()
-	su := &core.RequestInfo{IsSuperuser: true}
+	su := &core.RequestInfo{Actor: core.SystemActor()}
 	users := mustCreate(t, a, `{"name":"users","type":"auth","fields":[]}`)
 	notes := mustCreate(t, a, `{"name":"notes","fields":[{"name":"title","type":"text"},{"name":"owner","type":"text"}],
 		"listRule":"owner = @request.auth.id","viewRule":"owner = @request.auth.id"}`)
@@ -95,7 +95,7 @@ func TestClusterRealtimeAcrossInstances(t *testing.T) {
 		dst   **core.RequestInfo
 		email string
 	}{{&alice, "alice@example.com"}, {&bob, "bob@example.com"}} {
-		rec, err := a.Records().Create(ctx, users, map[string]any{"email": u.email, "password": "Secret12345", "passwordConfirm": "Secret12345"}, su)
+		rec, err := a.Records().Create(core.WithRequest(ctx, su), users, map[string]any{"email": u.email, "password": "Secret12345", "passwordConfirm": "Secret12345"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,14 +107,14 @@ func TestClusterRealtimeAcrossInstances(t *testing.T) {
 	aliceOnC := subscribeAs(t, c, alice, "notes")
 	aliceOnA := subscribeAs(t, a, alice, "notes/*")
 
-	note, err := a.Records().Create(ctx, notes, map[string]any{"title": "a", "owner": alice.Auth["id"]}, su)
+	note, err := a.Records().Create(core.WithRequest(ctx, su), notes, map[string]any{"title": "a", "owner": alice.Auth["id"]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, cl := range []*realtime.Client{aliceOnB, aliceOnC, aliceOnA} {
 		expectEvent(t, cl, "create", note.ID())
 	}
-	if _, err := a.Records().Update(ctx, notes, note.ID(), map[string]any{"title": "edited"}, su); err != nil {
+	if _, err := a.Records().Update(core.WithRequest(ctx, su), notes, note.ID(), map[string]any{"title": "edited"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, cl := range []*realtime.Client{aliceOnB, aliceOnC, aliceOnA} {
@@ -122,7 +122,7 @@ func TestClusterRealtimeAcrossInstances(t *testing.T) {
 			t.Fatalf("update = %v", ev.Record)
 		}
 	}
-	if err := a.Records().Delete(ctx, notes, note.ID(), su); err != nil {
+	if err := a.Records().Delete(core.WithRequest(ctx, su), notes, note.ID()); err != nil {
 		t.Fatal(err)
 	}
 	for _, cl := range []*realtime.Client{aliceOnB, aliceOnC, aliceOnA} {
@@ -134,12 +134,12 @@ func TestClusterRealtimeAcrossInstances(t *testing.T) {
 	// Events from one instance keep their order: the first event Bob gets
 	// is for his own note, so none of Alice's reached him; Alice's next one
 	// is her second note, so nothing came twice.
-	bobNote, err := a.Records().Create(ctx, notes, map[string]any{"title": "b", "owner": bob.Auth["id"]}, su)
+	bobNote, err := a.Records().Create(core.WithRequest(ctx, su), notes, map[string]any{"title": "b", "owner": bob.Auth["id"]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, bobOnB, "create", bobNote.ID())
-	second, err := a.Records().Create(ctx, notes, map[string]any{"title": "a2", "owner": alice.Auth["id"]}, su)
+	second, err := a.Records().Create(core.WithRequest(ctx, su), notes, map[string]any{"title": "a2", "owner": alice.Auth["id"]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,14 +154,14 @@ func TestClusterRemoteDeleteOfAuthRecord(t *testing.T) {
 	apps := coretest.NewCluster(t, 2)
 	a, b := apps[0], apps[1]
 	ctx := context.Background()
-	su := &core.RequestInfo{IsSuperuser: true}
+	su := &core.RequestInfo{Actor: core.SystemActor()}
 	users := mustCreate(t, a, `{"name":"users","type":"auth","fields":[],"listRule":"id = @request.auth.id","viewRule":"id = @request.auth.id"}`)
-	rec, err := a.Records().Create(ctx, users, map[string]any{"email": "carol@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, su)
+	rec, err := a.Records().Create(core.WithRequest(ctx, su), users, map[string]any{"email": "carol@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	carol := subscribeAs(t, b, asUser(rec), "users/*")
-	if err := a.Records().Delete(ctx, users, rec.ID(), su); err != nil {
+	if err := a.Records().Delete(core.WithRequest(ctx, su), users, rec.ID()); err != nil {
 		t.Fatal(err)
 	}
 	// The create may still have been on its way when she subscribed.
@@ -173,7 +173,7 @@ func TestClusterRemoteDeleteOfAuthRecord(t *testing.T) {
 		t.Fatalf("got %s of %v, want her delete", ev.Action, ev.Record["id"])
 	}
 	// Signed out: a new record of her own is not hers to see.
-	other, err := a.Records().Create(ctx, users, map[string]any{"email": "dave@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, su)
+	other, err := a.Records().Create(core.WithRequest(ctx, su), users, map[string]any{"email": "dave@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestClusterPolicyChangesReachEveryInstance(t *testing.T) {
 	ctx := context.Background()
 	posts := mustCreate(t, a, `{"name":"posts",`+openRules+`,"fields":[{"name":"title","type":"text"}]}`)
 	guest := &core.RequestInfo{}
-	if _, err := c.Records().List(ctx, posts, core.RecordQuery{}, guest); err != nil {
+	if _, err := c.Records().List(core.WithRequest(ctx, guest), posts, core.RecordQuery{}); err != nil {
 		t.Fatalf("guest list before the policy: %v", err)
 	}
 	p, err := a.Authz().AddPolicy(ctx, authz.Policy{Subject: authz.Guest, Resource: "collection:posts", Action: "list", Effect: authz.EffectDeny})
@@ -262,13 +262,13 @@ func TestClusterPolicyChangesReachEveryInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ce *core.Error
-	if _, err := c.Records().List(ctx, posts, core.RecordQuery{}, guest); !errors.As(err, &ce) || ce.Code != core.CodeForbidden {
+	if _, err := c.Records().List(core.WithRequest(ctx, guest), posts, core.RecordQuery{}); !errors.As(err, &ce) || ce.Code != core.CodeForbidden {
 		t.Fatalf("guest list on C after a deny on A: %v", err)
 	}
 	if err := a.Authz().RemovePolicy(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Records().List(ctx, posts, core.RecordQuery{}, guest); err != nil {
+	if _, err := c.Records().List(core.WithRequest(ctx, guest), posts, core.RecordQuery{}); err != nil {
 		t.Fatalf("guest list on C after the deny went: %v", err)
 	}
 	// Roles too.
@@ -278,7 +278,7 @@ func TestClusterPolicyChangesReachEveryInstance(t *testing.T) {
 	if _, err := a.Authz().AddPolicy(ctx, authz.Policy{Subject: "role:blocked", Resource: "collection:*", Action: "*", Effect: authz.EffectDeny}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Records().List(ctx, posts, core.RecordQuery{}, guest); !errors.As(err, &ce) || ce.Code != core.CodeForbidden {
+	if _, err := c.Records().List(core.WithRequest(ctx, guest), posts, core.RecordQuery{}); !errors.As(err, &ce) || ce.Code != core.CodeForbidden {
 		t.Fatalf("guest list on C after a role deny on A: %v", err)
 	}
 }
@@ -332,14 +332,14 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 	a := coretest.NewApp(t, prefix)
 	b := coretest.NewApp(t, coretest.InCluster(a))
 	ctx := context.Background()
-	su := &core.RequestInfo{IsSuperuser: true}
+	su := &core.RequestInfo{Actor: core.SystemActor()}
 	posts := mustCreate(t, a, `{"name":"posts",`+openRules+`,"fields":[{"name":"title","type":"text"}]}`)
 	onA := subscribeAs(t, a, su, "posts/*")
 	onB := subscribeAs(t, b, su, "posts/*")
 
 	srv.Stop()
 	start := time.Now()
-	rec, err := a.Records().Create(ctx, posts, map[string]any{"title": "during"}, su)
+	rec, err := a.Records().Create(core.WithRequest(ctx, su), posts, map[string]any{"title": "during"})
 	if err != nil {
 		t.Fatalf("write during the outage: %v", err)
 	}
@@ -359,7 +359,7 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 		t.Fatalf("B got an event published during the outage: %s", m.Data)
 	default:
 	}
-	rec, err = a.Records().Create(ctx, posts, map[string]any{"title": "after"}, su)
+	rec, err = a.Records().Create(core.WithRequest(ctx, su), posts, map[string]any{"title": "after"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,9 +103,10 @@ func (r *Realtime) CloseClients() {
 }
 
 // SetSubscriptions replaces the subscriptions of client id and sets its
-// auth to req's. A client that had an auth keeps it: a request of anyone
-// else is refused, as in PocketBase.
-func (r *Realtime) SetSubscriptions(id string, subs []string, req *RequestInfo) error {
+// auth to that of the caller of ctx. A client that had an auth keeps it: a
+// request of anyone else is refused, as in PocketBase.
+func (r *Realtime) SetSubscriptions(ctx context.Context, id string, subs []string) error {
+	req := RequestFrom(ctx)
 	c := r.broker.Client(id)
 	if c == nil {
 		// Behind a load balancer another instance may hold the stream.
@@ -120,15 +121,11 @@ func setSubscriptions(c *realtime.Client, subs []string, req *RequestInfo) error
 	var mismatch bool
 	c.UpdateState(func(old any) any {
 		prev, _ := old.(*RequestInfo)
-		if prev != nil && prev.Auth != nil && authKey(prev) != authKey(req) {
+		if authKey(prev) != "" && authKey(prev) != authKey(req) {
 			mismatch = true
 			return old
 		}
-		next := &RequestInfo{Context: "realtime", Method: "GET"}
-		if req != nil {
-			next.Auth, next.IsSuperuser = req.Auth, req.IsSuperuser
-		}
-		return next
+		return req.realtimeInfo()
 	})
 	if mismatch {
 		return Errorf(CodeForbidden, "The current and the previous request authorization don't match.")
@@ -139,10 +136,10 @@ func setSubscriptions(c *realtime.Client, subs []string, req *RequestInfo) error
 
 // authKey identifies the auth record of req, "" for guests.
 func authKey(req *RequestInfo) string {
-	if req == nil || req.Auth == nil {
+	if req == nil || req.Actor.ID == "" {
 		return ""
 	}
-	return toString(req.Auth["collectionId"]) + "/" + toString(req.Auth["id"])
+	return req.Actor.CollectionID + "/" + req.Actor.ID
 }
 
 func (r *Realtime) publish(ctx context.Context, ev realtime.Event) {
@@ -338,11 +335,18 @@ func topicAction(topic string, c *Collection, id string) (string, bool) {
 // subscriptionInfo is the client's request info with the subscription's
 // query and headers, as rules see them.
 func subscriptionInfo(base *RequestInfo, sub realtime.Subscription) *RequestInfo {
-	info := &RequestInfo{Context: "realtime", Method: "GET"}
-	if base != nil {
-		info.Auth, info.IsSuperuser = base.Auth, base.IsSuperuser
-	}
+	info := base.realtimeInfo()
 	info.Query, info.Headers = sub.Query, sub.Headers
+	return info
+}
+
+// realtimeInfo is what a realtime client keeps of the request that set its
+// subscriptions: the caller only, as rules see it in realtime events.
+func (r *RequestInfo) realtimeInfo() *RequestInfo {
+	info := &RequestInfo{Context: "realtime", Method: "GET"}
+	if r != nil {
+		info.Actor, info.Auth, info.authRecord = r.Actor, r.Auth, r.authRecord
+	}
 	return info
 }
 
@@ -354,7 +358,7 @@ func (r *Realtime) payload(ctx context.Context, rec *Record, action string, info
 	if paths := ParseExpand(sub.Query["expand"]); len(paths) > 0 {
 		out = rec.clone()
 		out.Expand = nil
-		if err := r.app.Records().Expand(ctx, []*Record{out}, paths, info); err != nil {
+		if err := r.app.Records().Expand(WithRequest(ctx, info), []*Record{out}, paths); err != nil {
 			r.app.logger.Debug("realtime: expand failed", "collection", rec.collection.Name, "error", err)
 		}
 	}

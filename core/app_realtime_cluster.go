@@ -117,8 +117,8 @@ func (c *Cluster) setSubscriptions(id string, subs []string, req *RequestInfo) e
 		return notFound
 	}
 	msg := subscriptionRequest{ClientID: id, Subscriptions: subs}
-	if req != nil && req.Auth != nil {
-		msg.AuthOf, msg.AuthID = toString(req.Auth["collectionId"]), toString(req.Auth["id"])
+	if req != nil && req.Actor.ID != "" {
+		msg.AuthOf, msg.AuthID = req.Actor.CollectionID, req.Actor.ID
 	}
 	data, err := json.Marshal(msg)
 	if err != nil {

@@ -31,7 +31,7 @@ func connectClient(t *testing.T, app *core.App, subs ...string) *realtime.Client
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Realtime().Disconnect(c.ID()) })
-	if err := app.Realtime().SetSubscriptions(c.ID(), subs, &core.RequestInfo{IsSuperuser: true}); err != nil {
+	if err := app.Realtime().SetSubscriptions(core.AsSystem(context.Background()), c.ID(), subs); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -49,7 +49,7 @@ func TestRealtimeSlowClientIsDropped(t *testing.T) {
 	}
 	slow := connectClient(t, app, "posts/*")
 	fast := connectClient(t, app, "posts/*")
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	const n = core.RealtimeClientBuffer + 10
 	done := make(chan int)
 	go func() {
@@ -66,7 +66,7 @@ func TestRealtimeSlowClientIsDropped(t *testing.T) {
 		done <- got
 	}()
 	for i := range n {
-		if _, err := app.Records().Create(ctx, posts, map[string]any{"title": i}, sys); err != nil {
+		if _, err := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": i}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,16 +91,16 @@ func TestRealtimeDeleteAfterCommitOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	c := connectClient(t, app, "posts/*")
-	a, _ := app.Records().Create(ctx, posts, map[string]any{"title": "a"}, sys)
-	b, _ := app.Records().Create(ctx, posts, map[string]any{"title": "b"}, sys)
+	a, _ := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": "a"})
+	b, _ := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": "b"})
 	nextMessage(t, c)
 	nextMessage(t, c)
 
 	boom := errors.New("boom")
 	err = app.InTx(ctx, func(ctx context.Context) error {
-		if err := app.Records().Delete(ctx, posts, a.ID(), sys); err != nil {
+		if err := app.Records().Delete(core.WithRequest(ctx, sys), posts, a.ID()); err != nil {
 			return err
 		}
 		return boom
@@ -108,7 +108,7 @@ func TestRealtimeDeleteAfterCommitOnly(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatal(err)
 	}
-	if err := app.Records().Delete(ctx, posts, b.ID(), sys); err != nil {
+	if err := app.Records().Delete(core.WithRequest(ctx, sys), posts, b.ID()); err != nil {
 		t.Fatal(err)
 	}
 	m := nextMessage(t, c)

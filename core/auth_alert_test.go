@@ -21,7 +21,7 @@ func TestConcurrentSignInsFromANewDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := app.Records().Create(ctx, users, map[string]any{"email": "u@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"}, &core.RequestInfo{IsSuperuser: true})
+	rec, err := app.Records().Create(core.AsSystem(ctx), users, map[string]any{"email": "u@example.com", "password": "Secret12345", "passwordConfirm": "Secret12345"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func (s *AuthService) ConfirmVerification(ctx context.Context, c *Collection, to
 	if toBool(rec.Get("verified")) {
 		return nil
 	}
-	_, err = s.app.Records().Update(ctx, c, rec.ID(), map[string]any{"verified": true}, system)
+	_, err = s.app.Records().Update(AsSystem(ctx), c, rec.ID(), map[string]any{"verified": true})
 	return err
 }
 
@@ -137,9 +137,10 @@ func (s *AuthService) ConfirmPasswordReset(ctx context.Context, c *Collection, t
 	if err != nil {
 		return err
 	}
-	_, err = s.app.Records().Update(ctx, c, rec.ID(), map[string]any{
+	_, err = s.app.Records().Update(AsSystem(ctx), c, rec.ID(), map[string]any{
 		"password": password, "passwordConfirm": passwordConfirm, "verified": true,
-	}, system)
+	})
+
 	return err
 }
 
@@ -182,7 +183,7 @@ func (s *AuthService) ConfirmEmailChange(ctx context.Context, c *Collection, tok
 		})
 	}
 	newEmail, _ := claims["newEmail"].(string)
-	_, err = s.app.Records().Update(ctx, c, rec.ID(), map[string]any{"email": newEmail, "verified": true}, system)
+	_, err = s.app.Records().Update(AsSystem(ctx), c, rec.ID(), map[string]any{"email": newEmail, "verified": true})
 	return err
 }
 
@@ -362,7 +363,7 @@ func (s *AuthService) AuthWithOTP(ctx context.Context, c *Collection, otpID, pas
 		return nil, err
 	}
 	if !toBool(rec.Get("verified")) && strings.EqualFold(row.SentTo, rec.GetString("email")) {
-		if rec, err = s.app.Records().Update(ctx, c, rec.ID(), map[string]any{"verified": true}, system); err != nil {
+		if rec, err = s.app.Records().Update(AsSystem(ctx), c, rec.ID(), map[string]any{"verified": true}); err != nil {
 			return nil, err
 		}
 	}
@@ -418,7 +419,7 @@ func (s *AuthService) CompleteAuth(ctx context.Context, rec *Record, method, mfa
 		// The rule picks who needs MFA, with the record as @request.auth.
 		req := &RequestInfo{Context: "mfa"}
 		req.SetAuth(rec)
-		matches, err := s.app.Records().Matches(ctx, c, rec.ID(), opts.Rule, req)
+		matches, err := s.app.Records().matches(ctx, c, rec.ID(), opts.Rule, req)
 		if err != nil || !matches {
 			return err
 		}

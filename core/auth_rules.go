@@ -21,7 +21,8 @@ func errAuthRule() error {
 // passes (impersonation); otherwise an empty rule lets everyone in, a
 // null rule nobody, and a rule rec does not match, or one that no longer
 // compiles, is a 403.
-func (s *AuthService) CheckAuthRule(ctx context.Context, rec *Record, req *RequestInfo) error {
+func (s *AuthService) CheckAuthRule(ctx context.Context, rec *Record) error {
+	req := RequestFrom(ctx)
 	c := rec.collection
 	if isSuperuser(req) || c == nil || c.Auth == nil {
 		return nil
@@ -33,7 +34,7 @@ func (s *AuthService) CheckAuthRule(ctx context.Context, rec *Record, req *Reque
 	if strings.TrimSpace(*rule) == "" {
 		return nil
 	}
-	ok, err := s.app.Records().Matches(ctx, c, rec.ID(), *rule, req)
+	ok, err := s.app.Records().matches(ctx, c, rec.ID(), *rule, req)
 	if err != nil {
 		if ErrorCodeOf(err) != CodeInvalid {
 			return err
@@ -61,10 +62,10 @@ func (s *RecordService) canManage(ctx context.Context, c *Collection, id string,
 		return true, nil
 	}
 	rule := c.Auth.ManageRule
-	if rule == nil || strings.TrimSpace(*rule) == "" || req == nil || req.Auth == nil {
+	if rule == nil || strings.TrimSpace(*rule) == "" || req.Actor.IsGuest() {
 		return false, nil
 	}
-	ok, err := s.Matches(ctx, c, id, *rule, req)
+	ok, err := s.matches(ctx, c, id, *rule, req)
 	if ErrorCodeOf(err) == CodeInvalid {
 		s.app.logger.Warn("invalid manage rule", "collection", c.Name, "error", err.Error())
 		return false, nil
@@ -76,7 +77,7 @@ func (s *RecordService) canManage(ctx context.Context, c *Collection, id string,
 // keys, which need manage access, and whether req could have it: only
 // then is the manageRule worth a query.
 func mayManage(c *Collection, body map[string]any, req *RequestInfo, keys ...string) bool {
-	if !c.IsAuth() || isSuperuser(req) || req == nil || req.Auth == nil {
+	if !c.IsAuth() || isSuperuser(req) || req.Actor.IsGuest() {
 		return false
 	}
 	if rule := c.Auth.ManageRule; rule == nil || strings.TrimSpace(*rule) == "" {

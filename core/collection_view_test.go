@@ -16,9 +16,9 @@ func TestViewCollection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	for i, title := range []string{"a", "b", "c"} {
-		if _, err := app.Records().Create(ctx, posts, map[string]any{"title": title, "views": i * 10, "live": i > 0}, sys); err != nil {
+		if _, err := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": title, "views": i * 10, "live": i > 0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,14 +36,14 @@ func TestViewCollection(t *testing.T) {
 		t.Fatalf("inferred fields = %v", types)
 	}
 
-	res, err := app.Records().List(ctx, view, core.RecordQuery{Filter: "views > 15", Sort: "-views"}, &core.RequestInfo{})
+	res, err := app.Records().List(core.WithRequest(ctx, &core.RequestInfo{}), view, core.RecordQuery{Filter: "views > 15", Sort: "-views"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.TotalItems != 1 || res.Items[0].GetString("title") != "c" {
 		t.Fatalf("view list = %+v", res)
 	}
-	if _, err := app.Records().Create(ctx, view, map[string]any{"title": "x"}, sys); core.ErrorCodeOf(err) != core.CodeInvalid {
+	if _, err := app.Records().Create(core.WithRequest(ctx, sys), view, map[string]any{"title": "x"}); core.ErrorCodeOf(err) != core.CodeInvalid {
 		t.Fatalf("create in a view: %v", err)
 	}
 

@@ -29,7 +29,7 @@ func TestCommittedHooksWaitForOutermostCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 
 	var fired []string
 	app.OnRecordCreateCommitted("notes").BindFunc(func(e *core.RecordEvent) error {
@@ -42,10 +42,10 @@ func TestCommittedHooksWaitForOutermostCommit(t *testing.T) {
 	})
 
 	err = app.InTx(ctx, func(ctx context.Context) error {
-		if _, err := app.Records().Create(ctx, notes, map[string]any{"title": "a"}, sys); err != nil {
+		if _, err := app.Records().Create(core.WithRequest(ctx, sys), notes, map[string]any{"title": "a"}); err != nil {
 			return err
 		}
-		if _, err := app.Records().Create(ctx, notes, map[string]any{"title": "b"}, sys); err != nil {
+		if _, err := app.Records().Create(core.WithRequest(ctx, sys), notes, map[string]any{"title": "b"}); err != nil {
 			return err
 		}
 		if len(fired) != 0 {
@@ -63,7 +63,7 @@ func TestCommittedHooksWaitForOutermostCommit(t *testing.T) {
 	fired = nil
 	boom := errors.New("boom")
 	err = app.InTx(ctx, func(ctx context.Context) error {
-		if _, err := app.Records().Create(ctx, notes, map[string]any{"title": "undone"}, sys); err != nil {
+		if _, err := app.Records().Create(core.WithRequest(ctx, sys), notes, map[string]any{"title": "undone"}); err != nil {
 			return err
 		}
 		return boom
@@ -74,13 +74,13 @@ func TestCommittedHooksWaitForOutermostCommit(t *testing.T) {
 	if len(fired) != 0 {
 		t.Fatalf("committed hook fired for a rolled back create: %v", fired)
 	}
-	res, err := app.Records().List(ctx, notes, core.RecordQuery{Filter: `title = "undone"`}, sys)
+	res, err := app.Records().List(core.WithRequest(ctx, sys), notes, core.RecordQuery{Filter: `title = "undone"`})
 	if err != nil || res.TotalItems != 0 {
 		t.Fatalf("rolled back record: %v, %v", res, err)
 	}
 
 	// Without an outer transaction the hook fires when the call returns.
-	if _, err := app.Records().Create(ctx, notes, map[string]any{"title": "c"}, sys); err != nil {
+	if _, err := app.Records().Create(core.WithRequest(ctx, sys), notes, map[string]any{"title": "c"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(fired) != 1 || fired[0] != "c" {

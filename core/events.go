@@ -74,8 +74,10 @@ type RecordEvent struct {
 	App     *App
 	Context context.Context
 	Record  *Record
-	// Request describes who asked, for handlers that care; nil for system
-	// operations.
+	// Request is the caller and request that e.Context carries (see
+	// RequestFrom), with @request.body as resolved for a create or
+	// update; the system's for work done under AsSystem. A copy: changing
+	// it changes nothing else.
 	Request *RequestInfo
 }
 
@@ -94,10 +96,13 @@ func (e *RecordEvent) Tags() []string {
 // calling e.Next().
 type RecordRequestEvent struct {
 	hook.Event
-	App        *App
-	Context    context.Context
-	Request    *http.Request
-	Response   http.ResponseWriter
+	App      *App
+	Context  context.Context
+	Request  *http.Request
+	Response http.ResponseWriter
+	// Info is the request info of the request (caller, @request.*), a copy
+	// of the one its context carries; e.Context carries Info as it was
+	// when the hooks started, and the service gets Info as they leave it.
 	Info       *RequestInfo
 	Collection *Collection
 	// ID is the record id of view, update and delete requests.

@@ -65,7 +65,7 @@ func TestFieldKindOwnsRecordValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := app.Records().Create(ctx, c, map[string]any{"word": "hi"}, &core.RequestInfo{IsSuperuser: true})
+	rec, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"word": "hi"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,9 +70,9 @@ func newFuzzFixture(tb testing.TB) *fuzzFixture {
 		}
 		return c
 	}
-	su := &core.RequestInfo{IsSuperuser: true}
+	su := &core.RequestInfo{Actor: core.SystemActor()}
 	record := func(c *core.Collection, body map[string]any) *core.Record {
-		r, err := app.Records().Create(ctx, c, body, su)
+		r, err := app.Records().Create(core.WithRequest(ctx, su), c, body)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -46,7 +46,7 @@ func TestOnSettingsUpdateSeesOldAndNewAndVetoes(t *testing.T) {
 func TestOnPolicyChangeAroundTheChange(t *testing.T) {
 	t.Parallel()
 	app := coretest.NewApp(t)
-	ctx := core.WithActor(context.Background(), core.SystemActor)
+	ctx := core.WithActor(context.Background(), core.SystemActor())
 
 	var seen []string
 	app.OnPolicyChange().BindFunc(func(e *core.PolicyEvent) error {

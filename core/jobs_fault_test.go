@@ -68,7 +68,7 @@ func TestFaultRedisStopsWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	// One job before the outage runs normally.
 	if _, err := app.Jobs().EnqueueTx(ctx, "count", 0); err != nil {
 		t.Fatal(err)
@@ -79,18 +79,18 @@ func TestFaultRedisStopsWhileServing(t *testing.T) {
 	start := time.Now()
 
 	// Records: create, read, update, delete.
-	rec, err := app.Records().Create(ctx, posts, map[string]any{"title": "during outage"}, sys)
+	rec, err := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": "during outage"})
 	if err != nil {
 		t.Fatalf("create with Redis down: %v", err)
 	}
-	if _, err := app.Records().Update(ctx, posts, rec.ID(), map[string]any{"title": "edited"}, sys); err != nil {
+	if _, err := app.Records().Update(core.WithRequest(ctx, sys), posts, rec.ID(), map[string]any{"title": "edited"}); err != nil {
 		t.Fatalf("update with Redis down: %v", err)
 	}
 	got, err := app.Records().Find(ctx, posts, rec.ID())
 	if err != nil || got.GetString("title") != "edited" {
 		t.Fatalf("read with Redis down: %v %v", got, err)
 	}
-	if err := app.Records().Delete(ctx, posts, rec.ID(), sys); err != nil {
+	if err := app.Records().Delete(core.WithRequest(ctx, sys), posts, rec.ID()); err != nil {
 		t.Fatalf("delete with Redis down: %v", err)
 	}
 
@@ -251,12 +251,12 @@ func TestFaultRedisDownOutboxWritesDoNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	write := func(ctx context.Context, n int) time.Duration {
 		t.Helper()
 		start := time.Now()
 		err := app.InTx(ctx, func(ctx context.Context) error {
-			if _, err := app.Records().Create(ctx, posts, map[string]any{"title": fmt.Sprint(n)}, sys); err != nil {
+			if _, err := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": fmt.Sprint(n)}); err != nil {
 				return err
 			}
 			_, err := app.Jobs().EnqueueTx(ctx, "count", n)

@@ -237,9 +237,9 @@ type OAuth2Result struct {
 // the code at the provider, reads the user and signs in the record linked
 // to that account. Without a link it links the caller's own record, or the
 // record with the user's email if the provider vouches for it, or creates
-// a record (subject to the create rule, as req) and links it. Provider
+// a record (subject to the create rule, as the caller of ctx) and links it. Provider
 // failures are all 400 "Failed to authenticate." with the cause logged.
-func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAuth2Request, req *RequestInfo) (*OAuth2Result, error) {
+func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAuth2Request) (*OAuth2Result, error) {
 	if !c.IsAuth() {
 		return nil, Errorf(CodeNotFound, "Missing or invalid auth collection context.")
 	}
@@ -281,7 +281,7 @@ func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAut
 	}
 	res := &OAuth2Result{User: user, Token: token}
 	err = s.app.InTx(ctx, func(ctx context.Context) error {
-		res.Record, res.IsNew, err = s.oauth2Record(ctx, c, p.name, user, in.CreateData, req)
+		res.Record, res.IsNew, err = s.oauth2Record(ctx, c, p.name, user, in.CreateData)
 		return err
 	})
 	if err != nil {
@@ -291,7 +291,7 @@ func (s *AuthService) AuthWithOAuth2(ctx context.Context, c *Collection, in OAut
 }
 
 // oauth2Record finds or creates the record of an OAuth2 user and links it.
-func (s *AuthService) oauth2Record(ctx context.Context, c *Collection, provider string, user *AuthUser, createData map[string]any, req *RequestInfo) (*Record, bool, error) {
+func (s *AuthService) oauth2Record(ctx context.Context, c *Collection, provider string, user *AuthUser, createData map[string]any) (*Record, bool, error) {
 	links, err := s.app.Collections().Find(ExternalAuthsCollectionName)
 	if err != nil {
 		return nil, false, err
@@ -310,27 +310,28 @@ func (s *AuthService) oauth2Record(ctx context.Context, c *Collection, provider 
 			return nil, false, err
 		}
 		// The record is gone: drop its stale link and go on as for a stranger.
-		if err := s.app.Records().Delete(ctx, links, found[0].ID(), system); err != nil {
+		if err := s.app.Records().Delete(AsSystem(ctx), links, found[0].ID()); err != nil {
 			return nil, false, err
 		}
 	}
 
-	rec, err := s.oauth2Owner(ctx, c, user, req)
+	rec, err := s.oauth2Owner(ctx, c, user)
 	if err != nil {
 		return nil, false, err
 	}
 	isNew := rec == nil
 	if isNew {
-		if rec, err = s.createOAuth2Record(ctx, c, user, createData, req); err != nil {
+		if rec, err = s.createOAuth2Record(ctx, c, user, createData); err != nil {
 			return nil, false, err
 		}
 	}
 	if err := s.markVerified(ctx, rec, user); err != nil {
 		return nil, false, err
 	}
-	_, err = s.app.Records().Create(ctx, links, map[string]any{
+	_, err = s.app.Records().Create(AsSystem(ctx), links, map[string]any{
 		"collectionRef": c.ID, "recordRef": rec.ID(), "provider": provider, "providerId": user.ID,
-	}, system)
+	})
+
 	if err != nil {
 		return nil, false, Wrap(err, CodeInvalid, "Failed to authenticate.")
 	}
@@ -343,9 +344,9 @@ func (s *AuthService) oauth2Record(ctx context.Context, c *Collection, provider 
 // oauth2Owner returns the existing record an unlinked OAuth2 account
 // belongs to: the signed-in caller's, or the one with the user's email
 // when the provider has verified it; nil when a new record is needed.
-func (s *AuthService) oauth2Owner(ctx context.Context, c *Collection, user *AuthUser, req *RequestInfo) (*Record, error) {
-	if req != nil && req.Auth != nil && req.Auth["collectionId"] == c.ID {
-		return s.app.Records().Find(ctx, c, req.authID())
+func (s *AuthService) oauth2Owner(ctx context.Context, c *Collection, user *AuthUser) (*Record, error) {
+	if a := ActorFrom(ctx); !a.IsGuest() && !a.System && a.CollectionID == c.ID {
+		return s.app.Records().Find(ctx, c, a.ID)
 	}
 	if user.Email == "" {
 		return nil, nil
@@ -364,7 +365,7 @@ func (s *AuthService) oauth2Owner(ctx context.Context, c *Collection, user *Auth
 
 // createOAuth2Record creates a record for an OAuth2 user from createData,
 // the user's email, the mapped profile fields and a random password.
-func (s *AuthService) createOAuth2Record(ctx context.Context, c *Collection, user *AuthUser, createData map[string]any, req *RequestInfo) (*Record, error) {
+func (s *AuthService) createOAuth2Record(ctx context.Context, c *Collection, user *AuthUser, createData map[string]any) (*Record, error) {
 	body := maps.Clone(createData)
 	if body == nil {
 		body = map[string]any{}
@@ -387,7 +388,7 @@ func (s *AuthService) createOAuth2Record(ctx context.Context, c *Collection, use
 			body[f.Name] = v
 		}
 	}
-	return s.app.Records().Create(ctx, c, body, req)
+	return s.app.Records().Create(ctx, c, body)
 }
 
 // markVerified verifies rec when the provider vouches for its email.
@@ -395,7 +396,7 @@ func (s *AuthService) markVerified(ctx context.Context, rec *Record, user *AuthU
 	if !user.EmailVerified || rec.Get("verified") == true || !strings.EqualFold(user.Email, rec.GetString("email")) {
 		return nil
 	}
-	updated, err := s.app.Records().Update(ctx, rec.Collection(), rec.ID(), map[string]any{"verified": true}, system)
+	updated, err := s.app.Records().Update(AsSystem(ctx), rec.Collection(), rec.ID(), map[string]any{"verified": true})
 	if err == nil {
 		*rec = *updated
 	}
@@ -421,7 +422,7 @@ func (s *AuthService) UnlinkExternalAuth(ctx context.Context, rec *Record, provi
 	}
 	for _, link := range all {
 		if link.GetString("provider") == provider {
-			return s.app.Records().Delete(ctx, link.Collection(), link.ID(), system)
+			return s.app.Records().Delete(AsSystem(ctx), link.Collection(), link.ID())
 		}
 	}
 	return errNotFound()

@@ -133,9 +133,12 @@ func oauth2App(t *testing.T, f *fakeOIDC, createRule string, opts ...coretest.Op
 }
 
 func signInOIDC(app *core.App, c *core.Collection, code, verifier string) (*core.OAuth2Result, error) {
-	return app.Auth().AuthWithOAuth2(context.Background(), c, core.OAuth2Request{
+	return app.Auth().AuthWithOAuth2(core.WithRequest(context.Background(),
+
+		&core.RequestInfo{}), c, core.OAuth2Request{
 		Provider: "oidc", Code: code, CodeVerifier: verifier, RedirectURL: "https://app.example.com/cb",
-	}, &core.RequestInfo{})
+	})
+
 }
 
 func TestOAuth2SignUpThenSignIn(t *testing.T) {
@@ -178,8 +181,10 @@ func TestOAuth2LinksByEmail(t *testing.T) {
 	f := newFakeOIDC(t)
 	app, c := oauth2App(t, f, `""`)
 	ctx := context.Background()
-	existing, err := app.Records().Create(ctx, c, map[string]any{"email": "bob@example.com",
-		"password": "Secret12345", "passwordConfirm": "Secret12345"}, &core.RequestInfo{})
+	existing, err := app.Records().Create(core.WithRequest(ctx,
+		&core.RequestInfo{}), c, map[string]any{"email": "bob@example.com",
+		"password": "Secret12345", "passwordConfirm": "Secret12345"})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,8 +221,10 @@ func TestOAuth2Rejects(t *testing.T) {
 		"missing code":        {"oidc", "", "v", core.CodeInvalid},
 		"create rule is null": {"oidc", "good", "v", core.CodeForbidden},
 	} {
-		_, err := app.Auth().AuthWithOAuth2(context.Background(), c, core.OAuth2Request{
-			Provider: tc.provider, Code: tc.code, CodeVerifier: tc.verifier}, &core.RequestInfo{})
+		_, err := app.Auth().AuthWithOAuth2(core.WithRequest(context.Background(),
+			&core.RequestInfo{}), c, core.OAuth2Request{
+			Provider: tc.provider, Code: tc.code, CodeVerifier: tc.verifier})
+
 		if got := core.ErrorCodeOf(err); got != tc.want {
 			t.Errorf("%s: %v (%s), want %s", name, err, got, tc.want)
 		}

@@ -185,8 +185,8 @@ func resolveFiles(f *Field, cur any, mod KeyModifier, v any) any {
 // resolveBody; modifiers a field does not take stay in the body for
 // Create or Update to refuse. The HTTP layer calls it before the request
 // hooks; Create and Update resolve again, which leaves a resolved body
-// unchanged.
-func (s *RecordService) ResolveBody(ctx context.Context, c *Collection, id string, body map[string]any, req *RequestInfo) (map[string]any, error) {
+// unchanged. Superusers, as the caller of ctx, may set hidden fields.
+func (s *RecordService) ResolveBody(ctx context.Context, c *Collection, id string, body map[string]any) (map[string]any, error) {
 	base := NewRecord(c)
 	if id != "" {
 		rec, err := s.Find(ctx, c, id)
@@ -197,12 +197,12 @@ func (s *RecordService) ResolveBody(ctx context.Context, c *Collection, id strin
 			return nil, err
 		}
 	}
-	out, _ := resolveBody(base, body, isSuperuser(req))
+	out, _ := resolveBody(base, body, isSuperuser(RequestFrom(ctx)))
 	return out, nil
 }
 
 // withBody returns a copy of req whose body is body; req itself may be
-// shared (the system's) and is never changed.
+// an event's and is never changed.
 func (req *RequestInfo) withBody(body map[string]any) *RequestInfo {
 	out := &RequestInfo{}
 	if req != nil {

@@ -29,9 +29,11 @@ func TestResolveBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	su := &core.RequestInfo{IsSuperuser: true}
-	stored, err := app.Records().Create(ctx, c, map[string]any{"credits": 10, "tags": []string{"a", "b"}, "role": "a",
-		"docs": []any{filesystem.NewFileFromBytes([]byte("x"), "one.txt")}}, su)
+	su := &core.RequestInfo{Actor: core.SystemActor()}
+	stored, err := app.Records().Create(core.WithRequest(ctx,
+		su), c, map[string]any{"credits": 10, "tags": []string{"a", "b"}, "role": "a",
+		"docs": []any{filesystem.NewFileFromBytes([]byte("x"), "one.txt")}})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,14 +69,14 @@ func TestResolveBody(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := app.Records().ResolveBody(ctx, c, tc.id, tc.body, tc.req)
+			got, err := app.Records().ResolveBody(core.WithRequest(ctx, tc.req), c, tc.id, tc.body)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %#v, want %#v", got, tc.want)
 			}
-			again, err := app.Records().ResolveBody(ctx, c, tc.id, got, tc.req)
+			again, err := app.Records().ResolveBody(core.WithRequest(ctx, tc.req), c, tc.id, got)
 			if err != nil || !reflect.DeepEqual(again, got) {
 				t.Fatalf("resolving again gave %#v, %v", again, err)
 			}
@@ -82,7 +84,7 @@ func TestResolveBody(t *testing.T) {
 	}
 
 	up := filesystem.NewFileFromBytes([]byte("hello"), "two.txt")
-	got, err := app.Records().ResolveBody(ctx, c, stored.ID(), map[string]any{"docs+": []any{up}}, guest)
+	got, err := app.Records().ResolveBody(core.WithRequest(ctx, guest), c, stored.ID(), map[string]any{"docs+": []any{up}})
 	if err != nil {
 		t.Fatal(err)
 	}

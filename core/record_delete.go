@@ -5,11 +5,12 @@ import (
 	"slices"
 )
 
-// Delete removes the record id of c if the delete rule lets req, and
+// Delete removes the record id of c if the delete rule lets the caller of ctx, and
 // handles the relations that point at it: cascading deletes, removing the
 // id from optional relations, refusing when a required one would be left
 // empty.
-func (s *RecordService) Delete(ctx context.Context, c *Collection, id string, req *RequestInfo) error {
+func (s *RecordService) Delete(ctx context.Context, c *Collection, id string) error {
+	req := RequestFrom(ctx)
 	if c.IsView() {
 		return Errorf(CodeInvalid, "Unsupported collection type.")
 	}

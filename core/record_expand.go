@@ -55,24 +55,21 @@ func (n *expandNode) groupKey() string {
 // comma-separated entries of dot-separated relation fields or
 // <collection>_via_<field> back-relations) into the Expand of records, which
 // all belong to one collection. Every expanded record must pass its
-// collection's view rule for req, evaluated with @request.context
+// collection's view rule for the caller of ctx, evaluated with @request.context
 // "expand"; a path that is unknown, goes through a hidden field, or reaches
 // a superusers-only collection is ignored as a whole. Each relation of each
 // level is loaded with one query for all records.
-func (s *RecordService) Expand(ctx context.Context, records []*Record, paths []string, req *RequestInfo) error {
+func (s *RecordService) Expand(ctx context.Context, records []*Record, paths []string) error {
 	if len(records) == 0 {
 		return nil
 	}
+	req := RequestFrom(ctx)
 	roots := s.expandTree(records[0].collection, paths, req)
 	for _, n := range roots {
 		n.parents = records
 	}
-	ereq := &RequestInfo{Context: "expand"}
-	if req != nil {
-		copied := *req
-		copied.Context = "expand"
-		ereq = &copied
-	}
+	ereq := RequestFrom(ctx)
+	ereq.Context = "expand"
 	for level := roots; len(level) > 0; {
 		next, err := s.expandLevel(ctx, level, ereq)
 		if err != nil {
@@ -454,8 +451,8 @@ func (req *RequestInfo) exportOptions(r *Record) ExportOptions {
 	if req == nil {
 		return ExportOptions{}
 	}
-	owner := req.Auth != nil && req.Auth["id"] == r.ID() && req.Auth["collectionId"] == r.collection.ID
-	return ExportOptions{ShowHidden: req.IsSuperuser, ShowEmail: req.IsSuperuser || owner}
+	owner := req.Actor.ID != "" && req.Actor.ID == r.ID() && req.Actor.CollectionID == r.collection.ID
+	return ExportOptions{ShowHidden: req.IsSuperuser(), ShowEmail: req.IsSuperuser() || owner}
 }
 
 // exportExpand exports expanded records, each with its own options.

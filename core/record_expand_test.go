@@ -13,7 +13,8 @@ import (
 	"gorm.io/gorm"
 )
 
-var expandSU = &core.RequestInfo{IsSuperuser: true}
+// expandSU is the request info of a superuser, fresh for each test.
+func expandSU() *core.RequestInfo { return &core.RequestInfo{Actor: core.SystemActor()} }
 
 func expandCollection(t *testing.T, app *core.App, js string) *core.Collection {
 	t.Helper()
@@ -30,7 +31,7 @@ func expandCollection(t *testing.T, app *core.App, js string) *core.Collection {
 
 func expandRecord(t *testing.T, app *core.App, c *core.Collection, body map[string]any) *core.Record {
 	t.Helper()
-	r, err := app.Records().Create(context.Background(), c, body, expandSU)
+	r, err := app.Records().Create(core.AsSystem(context.Background()), c, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestExpandRecords(t *testing.T) {
 		t.Helper()
 		p, _ := b.app.Records().Find(ctx, b.posts, post.ID())
 		e, _ := b.app.Records().Find(ctx, b.posts, empty.ID())
-		if err := b.app.Records().Expand(ctx, []*core.Record{p, e}, paths, req); err != nil {
+		if err := b.app.Records().Expand(core.WithRequest(ctx, req), []*core.Record{p, e}, paths); err != nil {
 			t.Fatal(err)
 		}
 		return p, e
@@ -131,7 +132,7 @@ func TestExpandRecords(t *testing.T) {
 		if got := expandNames(expandedOf(t, p, "tags")); got != "api,go,sql" {
 			t.Fatalf("tags = %s", got)
 		}
-		p, _ = load(t, expandSU, "tags")
+		p, _ = load(t, expandSU(), "tags")
 		if got := expandNames(expandedOf(t, p, "tags")); got != "api,hidden,go,sql" {
 			t.Fatalf("superuser tags = %s", got)
 		}
@@ -151,7 +152,7 @@ func TestExpandRecords(t *testing.T) {
 		if len(e.Expand) != 0 {
 			t.Fatalf("post without comments: %#v", e.Expand)
 		}
-		p, _ = load(t, expandSU, "comments_via_post")
+		p, _ = load(t, expandSU(), "comments_via_post")
 		if got := expandNames(expandedOf(t, p, "comments_via_post")); got != "c1,c2,c3" {
 			t.Fatalf("superuser comments = %s", got)
 		}
@@ -175,13 +176,13 @@ func TestExpandRecords(t *testing.T) {
 		}
 	})
 	t.Run("superusers expand superuser-only collections and hidden relations", func(t *testing.T) {
-		p, _ := load(t, expandSU, "vault", "editor")
+		p, _ := load(t, expandSU(), "vault", "editor")
 		if expandNames(expandedOf(t, p, "vault")) != "gold" || expandNames(expandedOf(t, p, "editor")) != "Bob" {
 			t.Fatalf("expand = %#v", p.Expand)
 		}
 	})
 	t.Run("two relations to one collection stay apart", func(t *testing.T) {
-		p, _ := load(t, expandSU, "author.comments_via_user", "editor")
+		p, _ := load(t, expandSU(), "author.comments_via_user", "editor")
 		a, ed := expandedOf(t, p, "author")[0], expandedOf(t, p, "editor")[0]
 		if len(ed.Expand) != 0 || expandNames(expandedOf(t, a, "comments_via_user")) != "c2,c3" {
 			t.Fatalf("author = %#v, editor = %#v", a.Expand, ed.Expand)
@@ -193,8 +194,8 @@ func TestExpandRecords(t *testing.T) {
 		if !strings.Contains(string(out), `"expand":{"author":{`) || strings.Contains(string(out), `"secret"`) {
 			t.Fatalf("guest export: %s", out)
 		}
-		p, _ = load(t, expandSU, "author")
-		out, _ = json.Marshal(p.ExportFor(expandSU))
+		p, _ = load(t, expandSU(), "author")
+		out, _ = json.Marshal(p.ExportFor(expandSU()))
 		if !strings.Contains(string(out), `"secret":"s"`) {
 			t.Fatalf("superuser export: %s", out)
 		}
@@ -235,7 +236,7 @@ func TestExpandDepth(t *testing.T) {
 		parent = last.ID()
 	}
 	path := strings.TrimSuffix(strings.Repeat("parent.", 8), ".")
-	if err := app.Records().Expand(context.Background(), []*core.Record{last}, []string{path}, nil); err != nil {
+	if err := app.Records().Expand(context.Background(), []*core.Record{last}, []string{path}); err != nil {
 		t.Fatal(err)
 	}
 	depth := 0
@@ -275,7 +276,7 @@ func TestExpandBackRelationCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := []*core.Record{post, other}
-	if err := b.app.Records().Expand(ctx, recs, []string{"comments_via_post"}, nil); err != nil {
+	if err := b.app.Records().Expand(ctx, recs, []string{"comments_via_post"}); err != nil {
 		t.Fatal(err)
 	}
 	cs := expandedOf(t, post, "comments_via_post")
@@ -305,7 +306,7 @@ func TestExpandQueryCount(t *testing.T) {
 		p := expandRecord(t, b.app, b.posts, map[string]any{"title": fmt.Sprint("p", i), "author": a.ID(), "tags": tagIDs})
 		expandRecord(t, b.app, b.comments, map[string]any{"text": "c", "public": true, "post": p.ID(), "user": a.ID()})
 	}
-	page, err := b.app.Records().List(ctx, b.posts, core.RecordQuery{}, expandSU)
+	page, err := b.app.Records().List(core.AsSystem(ctx), b.posts, core.RecordQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ func TestExpandQueryCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := []string{"author", "tags", "comments_via_post.user", "comments_via_post.post.author"}
-	if err := b.app.Records().Expand(ctx, page.Items, paths, nil); err != nil {
+	if err := b.app.Records().Expand(ctx, page.Items, paths); err != nil {
 		t.Fatal(err)
 	}
 	// Level 1: authors, tags, comments. Level 2: authors (user), posts.

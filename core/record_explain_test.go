@@ -38,7 +38,7 @@ func TestListUsesIndexes(t *testing.T) {
 		{Filter: "score > 99000", Sort: "-score"},
 		{Filter: "status = 'draft'", Sort: "status"},
 	} {
-		plan, err := app.Records().ExplainList(ctx, c, q, guest)
+		plan, err := app.Records().ExplainList(core.WithRequest(ctx, guest), c, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestListUsesIndexes(t *testing.T) {
 		if !strings.Contains(plan, want) {
 			t.Errorf("filter %q sort %q does not use %s:\n%s", q.Filter, q.Sort, want, plan)
 		}
-		res, err := app.Records().List(ctx, c, q, guest)
+		res, err := app.Records().List(core.WithRequest(ctx, guest), c, q)
 		if err != nil || res.TotalItems != 999 && res.TotalItems != 1000 {
 			t.Errorf("filter %q: %d items, %v", q.Filter, res.TotalItems, err)
 		}

@@ -383,7 +383,7 @@ type ServedFile struct {
 // protected fields need a file token, or a view rule that lets guests
 // see the record; anything missing or refused is not found. The view rule
 // does not apply to other files: their random names are their protection.
-func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filename string, q FileQuery, req *RequestInfo) (*ServedFile, error) {
+func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filename string, q FileQuery) (*ServedFile, error) {
 	store := s.app.fileStore()
 	if c.IsView() || store == nil {
 		return nil, errNotFound() // TODO: serve view collections' files from their source records
@@ -397,7 +397,7 @@ func (s *RecordService) OpenFile(ctx context.Context, c *Collection, id, filenam
 		return nil, errNotFound()
 	}
 	if f.Options.Protected {
-		ok, err := s.canReadProtected(ctx, rec, q.Token, req)
+		ok, err := s.canReadProtected(ctx, rec, q.Token, RequestFrom(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -451,16 +451,16 @@ func openStored(ctx context.Context, store filesystem.Store, key, name string) (
 // behaviour (a public view rule needs no token). The Authorization header
 // plays no part.
 func (s *RecordService) canReadProtected(ctx context.Context, rec *Record, token string, req *RequestInfo) (bool, error) {
-	viewer := &RequestInfo{Method: "GET", Context: "protectedFile"}
-	if req != nil {
-		viewer.Method, viewer.Query, viewer.Headers = req.Method, req.Query, req.Headers
+	viewer := &RequestInfo{Method: req.Method, Query: req.Query, Headers: req.Headers, Context: "protectedFile", ClientIP: req.ClientIP}
+	if viewer.Method == "" {
+		viewer.Method = "GET"
 	}
 	if strings.TrimSpace(token) != "" {
 		owner, _, err := s.app.Auth().ParseToken(ctx, token, TokenTypeFile)
 		switch {
 		case err == nil:
 			viewer.SetAuth(owner)
-			if viewer.IsSuperuser {
+			if viewer.IsSuperuser() {
 				return true, nil
 			}
 		case !errors.Is(err, ErrInvalidToken):

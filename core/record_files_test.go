@@ -16,8 +16,6 @@ import (
 	"github.com/hatchgrid/hatchgrid/core/filesystem"
 )
 
-var filesSU = &core.RequestInfo{IsSuperuser: true}
-
 // filesApp has a "docs" collection: a required title, a single text-only
 // "doc" of at most 10 bytes, up to three "pics", and a protected "secret".
 func filesApp(t *testing.T, opts ...coretest.Option) (*core.App, *core.Collection) {
@@ -57,11 +55,14 @@ func TestFileUploadNamesAndStores(t *testing.T) {
 	t.Parallel()
 	app, c := filesApp(t)
 	ctx := context.Background()
-	rec, err := app.Records().Create(ctx, c, map[string]any{
-		"title": "t",
-		"doc":   txt("My Report.txt", "hello"),
-		"pics":  []any{txt("a.bin", "a"), txt("b.bin", "b")},
-	}, filesSU)
+	rec, err := app.Records().Create(core.AsSystem(ctx),
+
+		c, map[string]any{
+			"title": "t",
+			"doc":   txt("My Report.txt", "hello"),
+			"pics":  []any{txt("a.bin", "a"), txt("b.bin", "b")},
+		})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +106,13 @@ func TestFileValidation(t *testing.T) {
 		{"default 5 MiB limit", map[string]any{"secret": txt("big.bin", strings.Repeat("x", 5<<20+1))}, "secret", "validation_file_size_limit"},
 	} {
 		tc.body["title"] = "t"
-		_, err := app.Records().Create(ctx, c, tc.body, filesSU)
+		_, err := app.Records().Create(core.AsSystem(ctx), c, tc.body)
 		if got := fieldCode(err, tc.field); got != tc.code {
 			t.Errorf("%s: %s error = %q (%v), want %s", tc.name, tc.field, got, err, tc.code)
 		}
 	}
 	// A failure elsewhere in the record stores nothing either.
-	_, err := app.Records().Create(ctx, c, map[string]any{"doc": txt("a.txt", "fine")}, filesSU)
+	_, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"doc": txt("a.txt", "fine")})
 	if fieldCode(err, "title") != "validation_required" {
 		t.Fatalf("err = %v", err)
 	}
@@ -119,7 +120,7 @@ func TestFileValidation(t *testing.T) {
 		t.Fatalf("failed creates left files: %v", got)
 	}
 	// A single-file field keeps the last upload; the earlier one is never stored.
-	rec, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "doc": []any{txt("one.txt", "1"), txt("two.txt", "2")}}, filesSU)
+	rec, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "doc": []any{txt("one.txt", "1"), txt("two.txt", "2")}})
 	if err != nil || !strings.HasPrefix(rec.GetString("doc"), "two_") || len(stored(t, app, c)) != 1 {
 		t.Fatalf("single field: %v %v %v", rec, err, stored(t, app, c))
 	}
@@ -140,7 +141,7 @@ func TestFileUploadRolledBack(t *testing.T) {
 		uploaded.Store(ok)
 		return errors.New("veto after the write")
 	})
-	if _, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "doc": txt("a.txt", "a")}, filesSU); err == nil {
+	if _, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "doc": txt("a.txt", "a")}); err == nil {
 		t.Fatal("vetoed create succeeded")
 	}
 	if ok, _ := uploaded.Load().(bool); !ok {
@@ -156,7 +157,7 @@ func TestFileUpdateModifiersAndCleanup(t *testing.T) {
 	t.Parallel()
 	app, c := filesApp(t)
 	ctx := context.Background()
-	rec, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "doc": txt("old.txt", "old"), "pics": txt("p1.png", "1")}, filesSU)
+	rec, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "doc": txt("old.txt", "old"), "pics": txt("p1.png", "1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestFileUpdateModifiersAndCleanup(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rec, err = app.Records().Update(ctx, c, rec.ID(), map[string]any{"doc": txt("new.txt", "new"), "pics+": txt("p2.png", "2")}, filesSU)
+	rec, err = app.Records().Update(core.AsSystem(ctx), c, rec.ID(), map[string]any{"doc": txt("new.txt", "new"), "pics+": txt("p2.png", "2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestFileUpdateModifiersAndCleanup(t *testing.T) {
 	}
 
 	// Names sent back keep their files; "-" removes, with thumbnails.
-	rec, err = app.Records().Update(ctx, c, rec.ID(), map[string]any{"pics": []any{p1, pics[1]}, "pics-": p1}, filesSU)
+	rec, err = app.Records().Update(core.AsSystem(ctx), c, rec.ID(), map[string]any{"pics": []any{p1, pics[1]}, "pics-": p1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestFileUpdateModifiersAndCleanup(t *testing.T) {
 	}
 
 	// An empty value removes all.
-	if _, err := app.Records().Update(ctx, c, rec.ID(), map[string]any{"pics": []any{}, "doc": ""}, filesSU); err != nil {
+	if _, err := app.Records().Update(core.AsSystem(ctx), c, rec.ID(), map[string]any{"pics": []any{}, "doc": ""}); err != nil {
 		t.Fatal(err)
 	}
 	if got := stored(t, app, c); len(got) != 0 {
@@ -205,7 +206,7 @@ func TestFileUpdateRollbackKeepsFiles(t *testing.T) {
 	t.Parallel()
 	app, c := filesApp(t)
 	ctx := context.Background()
-	rec, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "doc": txt("old.txt", "old")}, filesSU)
+	rec, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "doc": txt("old.txt", "old")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestFileUpdateRollbackKeepsFiles(t *testing.T) {
 	// The update commits inside a caller's transaction that then rolls
 	// back: the replaced file must survive, the new one must not.
 	err = app.InTx(ctx, func(ctx context.Context) error {
-		if _, err := app.Records().Update(ctx, c, rec.ID(), map[string]any{"doc": txt("new.txt", "new")}, filesSU); err != nil {
+		if _, err := app.Records().Update(core.AsSystem(ctx), c, rec.ID(), map[string]any{"doc": txt("new.txt", "new")}); err != nil {
 			return err
 		}
 		return errors.New("caller rolls back")
@@ -234,7 +235,7 @@ func TestFileUpdateRollbackKeepsFiles(t *testing.T) {
 		}
 		return errors.New("veto")
 	})
-	if _, err := app.Records().Update(ctx, c, rec.ID(), map[string]any{"doc": txt("new.txt", "new")}, filesSU); err == nil {
+	if _, err := app.Records().Update(core.AsSystem(ctx), c, rec.ID(), map[string]any{"doc": txt("new.txt", "new")}); err == nil {
 		t.Fatal("vetoed update succeeded")
 	}
 	if got := stored(t, app, c); !slices.Equal(got, after) {
@@ -249,21 +250,21 @@ func TestFileDeleteRemovesRecordFiles(t *testing.T) {
 	child := expandCollection(t, app, `{"name":"attachments","fields":[
 		{"name":"doc","type":"relation","collectionId":"docs","cascadeDelete":true},
 		{"name":"file","type":"file"}]}`)
-	rec, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "pics": txt("p.png", "p")}, filesSU)
+	rec, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "pics": txt("p.png", "p")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "pics": txt("q.png", "q")}, filesSU)
+	other, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "pics": txt("q.png", "q")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Records().Create(ctx, child, map[string]any{"doc": rec.ID(), "file": txt("c.txt", "c")}, filesSU); err != nil {
+	if _, err := app.Records().Create(core.AsSystem(ctx), child, map[string]any{"doc": rec.ID(), "file": txt("c.txt", "c")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := app.Files().Upload(ctx, c.ID+"/"+rec.ID()+"/thumbs_x/50x50_x", strings.NewReader("t")); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Records().Delete(ctx, c, rec.ID(), filesSU); err != nil {
+	if err := app.Records().Delete(core.AsSystem(ctx), c, rec.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if got := stored(t, app, c); len(got) != 1 || !strings.HasPrefix(got[0], c.ID+"/"+other.ID()+"/") {
@@ -305,12 +306,12 @@ func TestFileTokens(t *testing.T) {
 		}
 	}
 
-	rec, err := app.Records().Create(ctx, c, map[string]any{"title": "t", "secret": txt("s.txt", "s")}, filesSU)
+	rec, err := app.Records().Create(core.AsSystem(ctx), c, map[string]any{"title": "t", "secret": txt("s.txt", "s")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	open := func(token string) error {
-		f, err := app.Records().OpenFile(ctx, c, rec.ID(), rec.GetString("secret"), core.FileQuery{Token: token}, &core.RequestInfo{})
+		f, err := app.Records().OpenFile(core.WithRequest(ctx, &core.RequestInfo{}), c, rec.ID(), rec.GetString("secret"), core.FileQuery{Token: token})
 		if err == nil {
 			f.Close()
 		}

@@ -76,7 +76,7 @@ func FuzzRecordFilter(f *testing.F) {
 					}
 					compiled[i] = true
 					checkFilterSQL(t, d, expr, sql, args)
-					if client && !req.IsSuperuser {
+					if client && !req.IsSuperuser() {
 						checkClientSQL(t, fx, d, expr, sql, req)
 					}
 					if marked {
@@ -90,7 +90,7 @@ func FuzzRecordFilter(f *testing.F) {
 						t.Fatalf("%s: %q compiles, but not with its literals replaced: %v", d.Name(), expr, err)
 					}
 					checkFilterSQL(t, d, expr, sql, args)
-					if client && !req.IsSuperuser {
+					if client && !req.IsSuperuser() {
 						checkClientSQL(t, fx, d, expr, sql, req)
 					}
 					if low := strings.ToLower(sql); strings.Contains(low, fuzzMarker) || strings.Contains(low, "77777") {
@@ -198,12 +198,13 @@ func fuzzFilterRequests(fx *fuzzFixture) []*core.RequestInfo {
 	}
 	guest := sent()
 	user := sent()
+	user.Actor = core.Actor{CollectionID: fx.users.ID, CollectionName: fx.users.Name, ID: fuzzUserID + fuzzMarker, Email: fuzzMarker + "@example.test"}
 	user.Auth = map[string]any{
 		"id": fuzzUserID + fuzzMarker, "collectionId": fx.users.ID, "collectionName": fx.users.Name,
 		"email": fuzzMarker + "@example.test", "name": "name-" + fuzzMarker, "verified": true,
 	}
 	su := sent()
-	su.IsSuperuser = true
+	su.Actor = core.SystemActor()
 	return []*core.RequestInfo{guest, user, su}
 }
 

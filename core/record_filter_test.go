@@ -33,10 +33,10 @@ func filterFixture(t *testing.T) (*core.App, map[string]string) {
 		{"name":"kinds","type":"select","values":["a","b","c"],"maxSelect":3},
 		{"name":"meta","type":"json"}]}`)
 
-	sys := &core.RequestInfo{IsSuperuser: true}
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
 	ids := map[string]string{}
 	create := func(c *core.Collection, key string, body map[string]any) {
-		r, err := app.Records().Create(ctx, c, body, sys)
+		r, err := app.Records().Create(core.WithRequest(ctx, sys), c, body)
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -55,7 +55,7 @@ func filterFixture(t *testing.T) (*core.App, map[string]string) {
 func listIDs(t *testing.T, app *core.App, collection, filter string, req *core.RequestInfo) ([]string, error) {
 	t.Helper()
 	c, _ := app.Collections().Find(collection)
-	res, err := app.Records().List(context.Background(), c, core.RecordQuery{Filter: filter}, req)
+	res, err := app.Records().List(core.WithRequest(context.Background(), req), c, core.RecordQuery{Filter: filter})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func TestFilterSemantics(t *testing.T) {
 	t.Parallel()
 	app, ids := filterFixture(t)
 	guest := &core.RequestInfo{}
-	su := &core.RequestInfo{IsSuperuser: true} // @collection and @request are theirs
+	su := &core.RequestInfo{Actor: core.SystemActor()} // @collection and @request are theirs
 	cases := []struct {
 		filter string
 		want   []string
@@ -142,7 +142,7 @@ func TestFilterSemantics(t *testing.T) {
 func TestFilterParamsNeverChangeSQL(t *testing.T) {
 	t.Parallel()
 	app, ids := filterFixture(t)
-	req := &core.RequestInfo{IsSuperuser: true, Query: map[string]string{"q": `it's "quoted" -- ; '||'`}, Body: map[string]any{"t": `' OR '1'='1`}}
+	req := &core.RequestInfo{Actor: core.SystemActor(), Query: map[string]string{"q": `it's "quoted" -- ; '||'`}, Body: map[string]any{"t": `' OR '1'='1`}}
 	got, err := listIDs(t, app, "posts", `title = @request.query.q`, req)
 	if err != nil || !slices.Equal(got, []string{ids["p3"]}) {
 		t.Fatalf("query param match: %v %v", got, err)
@@ -173,7 +173,7 @@ func TestFilterJoinsListEveryKind(t *testing.T) {
 	// A modifier the list does not name is refused.
 	app, _ := filterFixture(t)
 	for _, m := range []string{"upper", "isset", "changed", "x"} {
-		if _, err := listIDs(t, app, "posts", "title:"+m+" = 'x'", &core.RequestInfo{IsSuperuser: true}); core.ErrorCodeOf(err) != core.CodeInvalid {
+		if _, err := listIDs(t, app, "posts", "title:"+m+" = 'x'", &core.RequestInfo{Actor: core.SystemActor()}); core.ErrorCodeOf(err) != core.CodeInvalid {
 			t.Errorf(":%s on a field: %v, want a 400", m, err)
 		}
 	}

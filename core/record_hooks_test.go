@@ -46,26 +46,26 @@ func TestRecordHooks(t *testing.T) {
 	veto := errors.New("no deletes")
 	app.OnRecordDelete(posts.ID).BindFunc(func(e *core.RecordEvent) error { return veto })
 
-	sys := &core.RequestInfo{IsSuperuser: true}
-	rec, err := app.Records().Create(ctx, posts, map[string]any{"title": "Hello World"}, sys)
+	sys := &core.RequestInfo{Actor: core.SystemActor()}
+	rec, err := app.Records().Create(core.WithRequest(ctx, sys), posts, map[string]any{"title": "Hello World"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.GetString("slug") != "hello-world" {
 		t.Fatalf("slug = %q", rec.GetString("slug"))
 	}
-	if _, err := app.Records().Create(ctx, other, map[string]any{"title": "x"}, sys); err != nil {
+	if _, err := app.Records().Create(core.WithRequest(ctx, sys), other, map[string]any{"title": "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(trace, ","); got != "create:posts,committed:posts,committed:other" {
 		t.Fatalf("trace = %s", got)
 	}
 
-	_, err = app.Records().Update(ctx, posts, rec.ID(), map[string]any{"title": ""}, sys)
+	_, err = app.Records().Update(core.WithRequest(ctx, sys), posts, rec.ID(), map[string]any{"title": ""})
 	if ce, ok := err.(*core.Error); !ok || ce.Fields["title"].Code != "validation_required" {
 		t.Fatalf("vetoed update: %v", err)
 	}
-	if err := app.Records().Delete(ctx, posts, rec.ID(), sys); !errors.Is(err, veto) {
+	if err := app.Records().Delete(core.WithRequest(ctx, sys), posts, rec.ID()); !errors.Is(err, veto) {
 		t.Fatalf("vetoed delete: %v", err)
 	}
 	stored, err := app.Records().Find(ctx, posts, rec.ID())

@@ -44,7 +44,7 @@ func newClientResolver(app *App, c *Collection, req *RequestInfo) *recordResolve
 // listRule must not be null (400 otherwise), and the listRule, compiled
 // for the same caller, is ANDed into the join.
 func (r *recordResolver) restricted() bool {
-	return r.mode == clientMode && !r.req.IsSuperuser
+	return r.mode == clientMode && !r.req.IsSuperuser()
 }
 
 // joinKind is a way a filter path enters another collection. Every join

@@ -138,8 +138,8 @@ func and(conds ...string) string {
 
 // List returns one page of c's records that match q.Filter and the list
 // rule: a rule mismatch is an empty page, not an error.
-func (s *RecordService) List(ctx context.Context, c *Collection, q RecordQuery, req *RequestInfo) (*ListResult[*Record], error) {
-	lq, err := s.listQuery(c, q, req)
+func (s *RecordService) List(ctx context.Context, c *Collection, q RecordQuery) (*ListResult[*Record], error) {
+	lq, err := s.listQuery(c, q, RequestFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +214,8 @@ func clientFilterError(err error, message string) error {
 
 // ExplainList returns the database's plan for the page query of a list
 // request, to check that it uses the indexes it should.
-func (s *RecordService) ExplainList(ctx context.Context, c *Collection, q RecordQuery, req *RequestInfo) (string, error) {
-	lq, err := s.listQuery(c, q, req)
+func (s *RecordService) ExplainList(ctx context.Context, c *Collection, q RecordQuery) (string, error) {
+	lq, err := s.listQuery(c, q, RequestFrom(ctx))
 	if err != nil {
 		return "", err
 	}
@@ -314,9 +314,10 @@ func (s *RecordService) Find(ctx context.Context, c *Collection, id string) (*Re
 	return recs[0], nil
 }
 
-// View returns a record that the view rule lets req see; otherwise 404.
-func (s *RecordService) View(ctx context.Context, c *Collection, id string, req *RequestInfo) (*Record, error) {
-	return s.findWithRule(ctx, c, id, "view", req)
+// View returns a record that the view rule lets the caller of ctx see;
+// otherwise 404.
+func (s *RecordService) View(ctx context.Context, c *Collection, id string) (*Record, error) {
+	return s.findWithRule(ctx, c, id, "view", RequestFrom(ctx))
 }
 
 func (s *RecordService) findWithRule(ctx context.Context, c *Collection, id, action string, req *RequestInfo) (*Record, error) {
@@ -338,8 +339,10 @@ func (s *RecordService) findWithRule(ctx context.Context, c *Collection, id, act
 
 // Create stores a new record from body (PocketBase's modifiers included),
 // validated, inside a transaction in which the create rule must match the
-// new record; a mismatch is a 400 and nothing is kept.
-func (s *RecordService) Create(ctx context.Context, c *Collection, body map[string]any, req *RequestInfo) (*Record, error) {
+// new record; a mismatch is a 400 and nothing is kept. The caller is the
+// one ctx carries; the hooks see it with body as resolved.
+func (s *RecordService) Create(ctx context.Context, c *Collection, body map[string]any) (*Record, error) {
+	req := RequestFrom(ctx)
 	if c.IsView() {
 		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
 	}
@@ -351,7 +354,8 @@ func (s *RecordService) Create(ctx context.Context, c *Collection, body map[stri
 	}
 	rec := NewRecord(c)
 	body, modErrs := resolveBody(rec, body, isSuperuser(req))
-	req = req.withBody(body)
+	req.Body = body
+	ctx = WithRequest(ctx, req)
 	for field, fe := range modErrs {
 		rec.inputError(field, fe)
 	}
@@ -434,8 +438,12 @@ func (s *RecordService) insertChecked(ctx context.Context, rec *Record, req *Req
 }
 
 // Matches reports whether the record id of c matches the filter expression
-// for req.
-func (s *RecordService) Matches(ctx context.Context, c *Collection, id, expr string, req *RequestInfo) (bool, error) {
+// for the caller of ctx.
+func (s *RecordService) Matches(ctx context.Context, c *Collection, id, expr string) (bool, error) {
+	return s.matches(ctx, c, id, expr, RequestFrom(ctx))
+}
+
+func (s *RecordService) matches(ctx context.Context, c *Collection, id, expr string, req *RequestInfo) (bool, error) {
 	cond, args, err := filter.CompileString(expr, newRuleResolver(s.app, c, req), s.app.dialect)
 	if err != nil {
 		return false, Wrap(err, CodeInvalid, "Invalid filter.")
@@ -466,9 +474,11 @@ func (s *RecordService) checkRule(ctx context.Context, c *Collection, id, action
 	return nil
 }
 
-// Update changes the record id of c, if the update rule lets req, with
-// body applied and validated.
-func (s *RecordService) Update(ctx context.Context, c *Collection, id string, body map[string]any, req *RequestInfo) (*Record, error) {
+// Update changes the record id of c, if the update rule lets the caller of
+// ctx, with body applied and validated. The hooks see the caller with
+// body as resolved.
+func (s *RecordService) Update(ctx context.Context, c *Collection, id string, body map[string]any) (*Record, error) {
+	req := RequestFrom(ctx)
 	if c.IsView() {
 		return nil, Errorf(CodeInvalid, "Unsupported collection type.")
 	}
@@ -480,6 +490,7 @@ func (s *RecordService) Update(ctx context.Context, c *Collection, id string, bo
 		if err != nil {
 			return err
 		}
+		ctx = WithRequest(ctx, req)
 		manager := false
 		if mayManage(c, body, req, "email", "verified", "password") {
 			// PocketBase matches the manageRule against the stored record.
@@ -552,7 +563,7 @@ func (s *RecordService) findForUpdate(ctx context.Context, c *Collection, id str
 	return rec, body, req, nil
 }
 
-func isSuperuser(req *RequestInfo) bool { return req != nil && req.IsSuperuser }
+func isSuperuser(req *RequestInfo) bool { return req.IsSuperuser() }
 
 // touch sets autodate fields.
 func (s *RecordService) touch(rec *Record, isNew bool) {

@@ -43,19 +43,19 @@ func FuzzRecordValues(f *testing.F) {
 		f.Add(seed)
 	}
 	ctx := context.Background()
-	su := &core.RequestInfo{IsSuperuser: true}
+	su := &core.RequestInfo{Actor: core.SystemActor()}
 	f.Fuzz(func(t *testing.T, raw string) {
 		body, ok := fuzzBody(raw)
 		if !ok {
 			return
 		}
-		rec, err := fx.app.Records().Create(ctx, fx.kitchen, body, su)
+		rec, err := fx.app.Records().Create(core.WithRequest(ctx, su), fx.kitchen, body)
 		if err != nil {
 			checkRejected(t, raw, err)
 			return
 		}
 		t.Cleanup(func() {
-			if err := fx.app.Records().Delete(ctx, fx.kitchen, rec.ID(), su); err != nil {
+			if err := fx.app.Records().Delete(core.WithRequest(ctx, su), fx.kitchen, rec.ID()); err != nil {
 				t.Errorf("delete %s: %v", rec.ID(), err)
 			}
 		})
@@ -77,7 +77,7 @@ func FuzzRecordValues(f *testing.F) {
 		if !ok {
 			t.Fatalf("%s: the record's JSON is not an object: %s", raw, js)
 		}
-		updated, err := fx.app.Records().Update(ctx, fx.kitchen, rec.ID(), again, su)
+		updated, err := fx.app.Records().Update(core.WithRequest(ctx, su), fx.kitchen, rec.ID(), again)
 		if err != nil {
 			t.Fatalf("%s: the record's own JSON is refused as an update: %v\n%s", raw, err, js)
 		}

@@ -16,9 +16,6 @@ type SuperuserService struct {
 // Superusers returns the superuser service.
 func (a *App) Superusers() *SuperuserService { return &SuperuserService{app: a} }
 
-// system is the RequestInfo of work the system does itself.
-var system = &RequestInfo{IsSuperuser: true}
-
 func (s *SuperuserService) collection() (*Collection, error) {
 	return s.app.collections.Find(SuperusersCollectionName)
 }
@@ -85,9 +82,10 @@ func (s *SuperuserService) save(ctx context.Context, email, password string, mod
 		existing, err := s.FindByEmail(ctx, email)
 		switch {
 		case ErrorCodeOf(err) == CodeNotFound && mode != saveUpdate:
-			out, err = s.app.Records().Create(ctx, c, map[string]any{
+			out, err = s.app.Records().Create(AsSystem(ctx), c, map[string]any{
 				"email": email, "password": password, "passwordConfirm": password, "verified": true,
-			}, system)
+			})
+
 			return err
 		case err != nil:
 			return err
@@ -100,7 +98,7 @@ func (s *SuperuserService) save(ctx context.Context, email, password string, mod
 			return Invalid("Failed to update record.", map[string]FieldError{"password": Required()})
 		}
 		body := map[string]any{"password": password, "passwordConfirm": password}
-		out, err = s.app.Records().Update(ctx, c, existing.ID(), body, system)
+		out, err = s.app.Records().Update(AsSystem(ctx), c, existing.ID(), body)
 		return err
 	})
 	return out, err
@@ -116,7 +114,7 @@ func (s *SuperuserService) Delete(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	return s.app.Records().Delete(ctx, c, rec.ID(), system)
+	return s.app.Records().Delete(AsSystem(ctx), c, rec.ID())
 }
 
 // NewLocalToken returns a non-refreshable auth token of the oldest

@@ -48,7 +48,7 @@ func FindCollection(t testing.TB, app *core.App, name string) *core.Collection {
 func CreateRecord(t testing.TB, app *core.App, collection string, data map[string]any) *core.Record {
 	t.Helper()
 	c := FindCollection(t, app, collection)
-	rec, err := app.Records().Create(context.Background(), c, data, &core.RequestInfo{IsSuperuser: true})
+	rec, err := app.Records().Create(core.AsSystem(context.Background()), c, data)
 	if err != nil {
 		t.Fatalf("coretest: create %s record: %v", collection, err)
 	}

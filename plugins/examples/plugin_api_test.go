@@ -56,7 +56,7 @@ func (p *guestbook) Register(app *core.App) error {
 		if err != nil {
 			return err
 		}
-		_, err = app.Records().Update(ctx, col, in.ID, map[string]any{"checked": true}, &core.RequestInfo{IsSuperuser: true})
+		_, err = app.Records().Update(core.AsSystem(ctx), col, in.ID, map[string]any{"checked": true})
 		return err
 	})
 	return app.Cron().Add("guestbook.heartbeat", "@every 1s", func(context.Context, *core.Job) error {

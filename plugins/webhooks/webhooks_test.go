@@ -221,7 +221,7 @@ func TestRolledBackCreateSendsNothing(t *testing.T) {
 
 	errUndo := errors.New("undo")
 	err := e.app.InTx(context.Background(), func(ctx context.Context) error {
-		if _, err := e.app.Records().Create(ctx, e.posts, map[string]any{"title": "Gone"}, &core.RequestInfo{IsSuperuser: true}); err != nil {
+		if _, err := e.app.Records().Create(core.AsSystem(ctx), e.posts, map[string]any{"title": "Gone"}); err != nil {
 			return err
 		}
 		return errUndo

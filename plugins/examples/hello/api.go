@@ -28,10 +28,10 @@ func (p *Plugin) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := p.app.Records().List(c.Request().Context(), col, core.RecordQuery{
+	res, err := p.app.Records().List(core.AsSystem(c.Request().Context()), col, core.RecordQuery{
 		Sort:       "-created,-id",
 		ListParams: core.ListParams{Page: 1, PerPage: 50},
-	}, &core.RequestInfo{IsSuperuser: true})
+	})
 	if err != nil {
 		return err
 	}

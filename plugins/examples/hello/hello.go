@@ -117,10 +117,10 @@ func (p *Plugin) greet(ctx context.Context, job *core.Job) error {
 	if err != nil {
 		return err
 	}
-	_, err = p.app.Records().Create(ctx, col, map[string]any{
+	_, err = p.app.Records().Create(core.AsSystem(ctx), col, map[string]any{
 		"to":      g.To,
 		"message": "Hello, " + g.To + "!",
-	}, &core.RequestInfo{IsSuperuser: true})
+	})
 	return err
 }
 

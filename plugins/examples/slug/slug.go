@@ -54,12 +54,13 @@ func (p *Plugin) fill(ctx context.Context, app *core.App, rec *core.Record) erro
 		})
 	}
 	// Values reach the filter as @request.query parameters, so they are
-	// bound, never spliced into the expression.
-	req := &core.RequestInfo{IsSuperuser: true, Query: map[string]string{"slug": slug, "id": rec.ID()}}
-	res, err := app.Records().List(ctx, rec.Collection(), core.RecordQuery{
+	// bound, never spliced into the expression. The check acts for the
+	// system, so that rules hide no record with the slug.
+	req := &core.RequestInfo{Actor: core.SystemActor(), Query: map[string]string{"slug": slug, "id": rec.ID()}}
+	res, err := app.Records().List(core.WithRequest(ctx, req), rec.Collection(), core.RecordQuery{
 		Filter:     p.Field + " = @request.query.slug && id != @request.query.id",
 		ListParams: core.ListParams{PerPage: 1, SkipTotal: true},
-	}, req)
+	})
 	if err != nil {
 		return err
 	}
