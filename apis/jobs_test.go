@@ -11,7 +11,6 @@ import (
 	"github.com/hatchgrid/hatchgrid/core"
 	"github.com/hatchgrid/hatchgrid/core/authz"
 	"github.com/hatchgrid/hatchgrid/core/coretest"
-	"github.com/hibiken/asynq"
 )
 
 func fastJobs(c *core.Config) {
@@ -120,7 +119,7 @@ func TestJobsAPI(t *testing.T) {
 	}
 
 	// Archive and delete a task that waits.
-	later, err := app.Jobs().Enqueue(context.Background(), "flaky", "not json {", asynq.ProcessIn(time.Hour))
+	later, err := app.Jobs().Enqueue(context.Background(), "flaky", "not json {", core.ProcessIn(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func TestJobsAPIStringPayload(t *testing.T) {
 	t.Parallel()
 	app := coretest.NewApp(t, coretest.WithConfig(fastJobs), coretest.WithJobWorkers())
 	e := newEnv(t, app)
-	if _, err := app.Jobs().Enqueue(context.Background(), "later", []byte("not json {"), asynq.ProcessIn(time.Hour)); err != nil {
+	if _, err := app.Jobs().Enqueue(context.Background(), "later", []byte("not json {"), core.ProcessIn(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	e.run(t, []scenario{
@@ -178,7 +177,7 @@ func TestJobsAPIPayloadsHiddenFromStaff(t *testing.T) {
 	e.app.Jobs().Register("open", func(context.Context, *core.Job) error { return nil }, core.JobShowPayload())
 	ctx := context.Background()
 	for _, typ := range []string{"secretive", "open", "unregistered"} {
-		if _, err := e.app.Jobs().Enqueue(ctx, typ, map[string]any{"value": typ + "-payload"}, asynq.ProcessIn(time.Hour)); err != nil {
+		if _, err := e.app.Jobs().Enqueue(ctx, typ, map[string]any{"value": typ + "-payload"}, core.ProcessIn(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -101,10 +101,37 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = untilOrphaned(ctx)
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
 		os.Exit(1)
 	}
+}
+
+// untilOrphaned returns ctx, cancelled as well when the process that
+// started the launcher goes away. A test runner that times out kills its
+// test's process, not the launcher that process spawned; left running,
+// the cluster's instances kept serving jobs from a Redis database whose
+// claim then expired and that Go tests claimed next, running their jobs
+// with the wrong handlers.
+func untilOrphaned(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	parent := os.Getppid()
+	go func() {
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+				if os.Getppid() != parent {
+					fmt.Fprintln(os.Stderr, "cluster: the process that started me is gone: stopping")
+					return
+				}
+			}
+		}
+	}()
+	return ctx
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -137,6 +164,7 @@ func run(ctx context.Context, o options) (err error) {
 		if info.RedisURL, err = c.claimRedisDB(ctx, o.redisURL); err != nil {
 			return err
 		}
+		go c.keepClaim(ctx)
 	}
 	info.S3, err = c.startS3()
 	if err != nil {
@@ -265,7 +293,7 @@ const redisTestDBs = 15
 func (c *cluster) claimRedisDB(ctx context.Context, redisURL string) (string, error) {
 	for db := 1; db <= redisTestDBs; db++ {
 		key := fmt.Sprintf("hatchgrid:test:db:%d", db)
-		ok, err := c.rdb.SetNX(ctx, key, "cluster:"+c.prefix, 10*time.Minute).Result()
+		ok, err := c.rdb.SetNX(ctx, key, "cluster:"+c.prefix, claimTTL).Result()
 		if err != nil {
 			return "", fmt.Errorf("claim a Redis database: %w", err)
 		}
@@ -287,6 +315,26 @@ func (c *cluster) claimRedisDB(ctx context.Context, redisURL string) (string, er
 		return u.String(), nil
 	}
 	return "", fmt.Errorf("all %d test databases of Redis are claimed", redisTestDBs)
+}
+
+// claimTTL is how long a claim of a Redis database lasts unless renewed:
+// a launcher that dies without releasing its claim frees the database then.
+const claimTTL = 10 * time.Minute
+
+// keepClaim renews the claim of the Redis database every minute while the
+// cluster runs, so that a cluster kept up longer than claimTTL keeps its
+// database to itself.
+func (c *cluster) keepClaim(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+			if err := c.rdb.Expire(ctx, c.claim, claimTTL).Err(); err != nil && ctx.Err() == nil {
+				fmt.Fprintln(os.Stderr, "cluster: renew the claim of the Redis database:", err)
+			}
+		}
+	}
 }
 
 // startS3 serves an in-memory S3 API with one bucket on a loopback port.
