@@ -1,13 +1,11 @@
 package apis
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -82,22 +80,7 @@ func TestRateLimitSharedAcrossInstances(t *testing.T) {
 }
 
 // lockedBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = coretest.LogBuffer
 
 // TestRateLimitRedisOutage stops the App's Redis: requests are still
 // answered, promptly, and limited by this instance's memory (3 pass, then

@@ -1,14 +1,12 @@
 package apis_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hatchgrid/hatchgrid/core"
@@ -16,22 +14,7 @@ import (
 )
 
 // lockedBuffer is a process log that many request goroutines write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = coretest.LogBuffer
 
 // requestLogs sends requests through the router of an app configured by
 // cfg, and returns the stored request logs by "METHOD URL" (their level)

@@ -33,6 +33,20 @@ func countJobs(n int, ran []atomic.Int32, dup *atomic.Int32) coretest.Option {
 	})))
 }
 
+// newCountingApp returns an App on Redis at redisURL whose "count" jobs
+// insert their number into its table t_seen (see countJobs); its workers
+// are not started.
+func newCountingApp(t *testing.T, redisURL string, ran []atomic.Int32, dup *atomic.Int32) *core.App {
+	t.Helper()
+	app := coretest.NewApp(t, coretest.WithConfig(fastJobs),
+		coretest.WithConfig(func(c *core.Config) { c.Redis.URL = redisURL }),
+		countJobs(0, ran, dup), coretest.WithJobQueue())
+	if err := app.DB(context.Background()).Exec(`CREATE TABLE "t_seen" ("n" INTEGER PRIMARY KEY, "app" INTEGER)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
 func countRows(t *testing.T, app *core.App, table string) int64 {
 	t.Helper()
 	var n int64
@@ -51,13 +65,8 @@ func TestFaultRedisStopsWhileServing(t *testing.T) {
 	rs := coretest.NewRedisServer(t)
 	var ran [1]atomic.Int32
 	var dup atomic.Int32
-	app := coretest.NewApp(t, coretest.WithConfig(fastJobs),
-		coretest.WithConfig(func(c *core.Config) { c.Redis.URL = rs.URL() }),
-		countJobs(0, ran[:], &dup), coretest.WithJobQueue())
+	app := newCountingApp(t, rs.URL(), ran[:], &dup)
 	ctx := context.Background()
-	if err := app.DB(ctx).Exec(`CREATE TABLE "t_seen" ("n" INTEGER PRIMARY KEY, "app" INTEGER)`).Error; err != nil {
-		t.Fatal(err)
-	}
 	if err := app.StartWorkers(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -152,21 +161,7 @@ func TestFaultRedisClusterThousandJobsOnce(t *testing.T) {
 
 	const total = 1000
 	start := time.Now()
-	for i := range total {
-		app := first
-		if i%2 == 1 {
-			app = second
-		}
-		var err error
-		if i%4 < 2 {
-			_, err = app.Jobs().Enqueue(ctx, "count", i)
-		} else {
-			_, err = app.Jobs().EnqueueTx(ctx, "count", i)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	enqueueCounts(t, total, first, second)
 	waitFor(t, 60*time.Second, fmt.Sprintf("%d jobs", total), func() bool { return countRows(t, first, "t_seen") == total })
 	t.Logf("%d jobs enqueued and run in %s (instances: %d and %d)", total,
 		time.Since(start).Round(time.Millisecond), ran[0].Load(), ran[1].Load())
@@ -235,13 +230,8 @@ func TestFaultRedisDownOutboxWritesDoNotWait(t *testing.T) {
 	rs := coretest.NewRedisServer(t)
 	var ran [1]atomic.Int32
 	var dup atomic.Int32
-	app := coretest.NewApp(t, coretest.WithConfig(fastJobs),
-		coretest.WithConfig(func(c *core.Config) { c.Redis.URL = rs.URL() }),
-		countJobs(0, ran[:], &dup), coretest.WithJobQueue())
+	app := newCountingApp(t, rs.URL(), ran[:], &dup)
 	ctx := context.Background()
-	if err := app.DB(ctx).Exec(`CREATE TABLE "t_seen" ("n" INTEGER PRIMARY KEY, "app" INTEGER)`).Error; err != nil {
-		t.Fatal(err)
-	}
 	calls := &requestCalls{}
 	app.Redis().AddHook(calls)
 	if err := app.StartWorkers(ctx); err != nil {

@@ -67,21 +67,7 @@ func TestRedisClusterRunsEachJobOnce(t *testing.T) {
 	}
 
 	const total = 200
-	for i := range total {
-		app := first
-		if i%2 == 1 {
-			app = second
-		}
-		var err error
-		if i%4 < 2 {
-			_, err = app.Jobs().Enqueue(ctx, "count", i)
-		} else {
-			_, err = app.Jobs().EnqueueTx(ctx, "count", i)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	enqueueCounts(t, total, first, second)
 	count := func(table string) int64 {
 		var n int64
 		if err := first.ReadDB(ctx).Table(table).Count(&n).Error; err != nil {

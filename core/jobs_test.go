@@ -34,6 +34,25 @@ func sameStore(first *core.App) coretest.Option {
 	return coretest.WithConfig(func(c *core.Config) { c.DataDir, c.Database.URL = dir, url })
 }
 
+// enqueueCounts enqueues "count" jobs 0 to total-1 on the apps in turn,
+// half through Enqueue and half through EnqueueTx (the outbox).
+func enqueueCounts(t *testing.T, total int, apps ...*core.App) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range total {
+		app := apps[i%len(apps)]
+		var err error
+		if i%4 < 2 {
+			_, err = app.Jobs().Enqueue(ctx, "count", i)
+		} else {
+			_, err = app.Jobs().EnqueueTx(ctx, "count", i)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
