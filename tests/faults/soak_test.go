@@ -49,7 +49,10 @@ type imageServer struct {
 func startImage(t *testing.T, dir, addr string) *imageServer {
 	t.Helper()
 	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(withoutHG(os.Environ()), "HG_DATA_DIR="+dir, "HG_HTTP="+addr)
+	// The webhook receiver listens on loopback, which the outbound policy
+	// (issue 15) refuses to webhooks unless told otherwise: the image's
+	// command line plus that one setting.
+	cmd.Env = append(withoutHG(os.Environ()), "HG_DATA_DIR="+dir, "HG_HTTP="+addr, "HG_OUTBOUND_WEBHOOKS_PRIVATE=true")
 	s := &server{cmd: cmd, url: "http://" + addr, addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	start := time.Now()
