@@ -125,7 +125,9 @@ func startBinary(t *testing.T, bin, dir string, env []string) *server {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(bin, "serve", "--dir", dir, "--http", addr)
-	cmd.Env = append(append(os.Environ(), "HG_LOG_LEVEL=warn"), env...)
+	// The tests' webhook receivers listen on loopback, which the outbound
+	// policy refuses to webhooks unless told otherwise.
+	cmd.Env = append(append(os.Environ(), "HG_LOG_LEVEL=warn", "HG_OUTBOUND_WEBHOOKS_PRIVATE=true"), env...)
 	s := &server{cmd: cmd, url: "http://" + addr, addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
